@@ -1,0 +1,1 @@
+"""zsm: Zooming Slow-Mo, one-stage space-time video super-resolution, in plain PyTorch."""
