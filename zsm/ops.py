@@ -1,0 +1,331 @@
+"""Modulated deformable convolution (DCNv2), in plain PyTorch or through torchvision.
+
+Book: chapter 2.
+
+:func:`deform_conv2d` has the signature and semantics of ``torchvision.ops.deform_conv2d``:
+
+* ``offset`` (B, 2*G*K, Ho, Wo) holds, for each offset group ``g`` and kernel tap ``k`` (row-major over the
+  kernel), the pair ``(dy, dx)``: channel ``2*(g*K + k)`` is dy and ``2*(g*K + k) + 1`` is dx;
+* ``mask`` (B, G*K, Ho, Wo) holds one modulation scalar per group and tap (``g*K + k``); no mask means 1;
+* tap ``k = (i, j)`` of output pixel ``(ho, wo)`` reads the input at the fractional position
+  ``(ho*stride_h - pad_h + i*dil_h + dy, wo*stride_w - pad_w + j*dil_w + dx)`` by bilinear interpolation,
+  where pixels outside the image read as zero;
+* input channels are split into G consecutive offset groups, and ``weight`` (Cout, Cin / groups, kh, kw) may
+  itself be grouped like ``conv2d``.
+
+Two backends compute that function:
+
+``"pure"``
+    Vectorised PyTorch in this file: one ``grid_sample`` gathers every tap of every group (a "deformable
+    im2col"), the mask scales the columns, and one matrix product applies the weights. It runs on any device
+    and dtype that ``grid_sample`` supports and is differentiable by autograd.
+``"torchvision"``
+    ``torchvision.ops.deform_conv2d``, a compiled kernel, used when torchvision imports (it does not import
+    beside some CPU wheels of torch) and supports the input's dtype.
+
+``backend="auto"`` (the default) picks torchvision when it can and the pure backend otherwise. Nothing falls
+back silently: :func:`last_backend` names the backend of the latest call, :func:`backend_counts` counts calls
+per backend, and :func:`torchvision_status` says why torchvision is or is not usable.
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import Counter
+from typing import Iterator, Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = [
+    "BACKENDS",
+    "deform_conv2d",
+    "deform_conv2d_pure",
+    "default_backend",
+    "set_default_backend",
+    "use_backend",
+    "last_backend",
+    "backend_counts",
+    "reset_backend_counts",
+    "torchvision_status",
+]
+
+BACKENDS = ("auto", "pure", "torchvision")
+
+IntPair = Union[int, Tuple[int, int]]
+
+_state = threading.local()
+_counts: Counter = Counter()
+_default = {"backend": "auto"}
+_torchvision: dict = {}  # filled once by _load_torchvision(): {"fn": callable or None, "reason": str}
+
+
+# --------------------------------------------------------------------------------------------------------
+# Backend bookkeeping
+# --------------------------------------------------------------------------------------------------------
+def _load_torchvision():
+    """Import ``torchvision.ops.deform_conv2d`` once; remember the function or why it failed."""
+    if not _torchvision:
+        try:
+            from torchvision.ops import deform_conv2d as tv_deform_conv2d  # noqa: WPS433 (optional import)
+
+            _torchvision["fn"] = tv_deform_conv2d
+            import torchvision
+
+            _torchvision["reason"] = f"torchvision {torchvision.__version__} imports"
+        except Exception as err:  # torchvision raises RuntimeError, not ImportError, beside mismatched torch
+            _torchvision["fn"] = None
+            first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
+            _torchvision["reason"] = f"torchvision does not import: {type(err).__name__}: {first_line}"
+    return _torchvision["fn"]
+
+
+def torchvision_status() -> Tuple[bool, str]:
+    """Whether the torchvision backend can run here, and a sentence saying why.
+
+    Returns:
+        (available, reason), e.g. ``(False, "torchvision does not import: ModuleNotFoundError: ...")``.
+    """
+    available = _load_torchvision() is not None
+    return available, _torchvision["reason"]
+
+
+def _check_backend_name(name: str) -> str:
+    if name not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
+    return name
+
+
+def default_backend() -> str:
+    """The backend that :func:`deform_conv2d` uses when called with ``backend=None``.
+
+    This is ``"auto"`` unless changed by :func:`set_default_backend` or inside :func:`use_backend`.
+    """
+    return getattr(_state, "backend", None) or _default["backend"]
+
+
+def set_default_backend(name: str) -> None:
+    """Set the process-wide default backend: ``"auto"``, ``"pure"`` or ``"torchvision"``."""
+    _default["backend"] = _check_backend_name(name)
+
+
+@contextlib.contextmanager
+def use_backend(name: str) -> Iterator[None]:
+    """Context manager: run every deformable convolution inside it with backend ``name`` (this thread only).
+
+    Example:
+        >>> with use_backend("pure"):
+        ...     y = model(x)  # every DCN in the model uses the pure PyTorch backend
+    """
+    previous = getattr(_state, "backend", None)
+    _state.backend = _check_backend_name(name)
+    try:
+        yield
+    finally:
+        _state.backend = previous
+
+
+def last_backend() -> Optional[str]:
+    """The backend (``"pure"`` or ``"torchvision"``) that the latest :func:`deform_conv2d` call used."""
+    return getattr(_state, "last", None)
+
+
+def backend_counts() -> dict:
+    """How many :func:`deform_conv2d` calls each backend has run since the last reset."""
+    return dict(_counts)
+
+
+def reset_backend_counts() -> None:
+    """Set the counts of :func:`backend_counts` back to zero."""
+    _counts.clear()
+
+
+def _torchvision_supports(x: Tensor) -> bool:
+    # torchvision's kernels: float32/float64 everywhere, float16 on CUDA; no bfloat16.
+    if x.dtype in (torch.float32, torch.float64):
+        return True
+    return x.dtype == torch.float16 and x.device.type == "cuda"
+
+
+def _resolve(backend: Optional[str], x: Tensor) -> str:
+    name = _check_backend_name(backend or default_backend())
+    if name == "auto":
+        return "torchvision" if _load_torchvision() is not None and _torchvision_supports(x) else "pure"
+    if name == "torchvision" and _load_torchvision() is None:
+        raise RuntimeError(f"backend='torchvision' was asked for, but {_torchvision['reason']}")
+    return name
+
+
+# --------------------------------------------------------------------------------------------------------
+# Input checks (shared by both backends, so both refuse the same inputs with the same words)
+# --------------------------------------------------------------------------------------------------------
+def _pair(value: IntPair, name: str) -> Tuple[int, int]:
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) for v in pair):
+        raise TypeError(f"{name} must be an int or a pair of ints, got {value!r}")
+    return pair  # type: ignore[return-value]
+
+
+def _check_inputs(x, offset, weight, bias, mask, stride, padding, dilation):
+    for name, t in (("input", x), ("offset", offset), ("weight", weight)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if x.dim() != 4:
+        raise ValueError(f"input must be 4-D (B, Cin, H, W), got shape {tuple(x.shape)}")
+    if weight.dim() != 4:
+        raise ValueError(f"weight must be 4-D (Cout, Cin/groups, kh, kw), got shape {tuple(weight.shape)}")
+    if offset.dim() != 4:
+        raise ValueError(f"offset must be 4-D (B, 2*G*kh*kw, Ho, Wo), got shape {tuple(offset.shape)}")
+    if not x.is_floating_point():
+        raise ValueError(f"input must be a floating-point tensor, got dtype {x.dtype}")
+    sh, sw = _pair(stride, "stride")
+    ph, pw = _pair(padding, "padding")
+    dh, dw = _pair(dilation, "dilation")
+    if sh < 1 or sw < 1 or dh < 1 or dw < 1 or ph < 0 or pw < 0:
+        raise ValueError(f"need stride >= 1, dilation >= 1, padding >= 0; got {stride}, {dilation}, {padding}")
+    b, cin, h, w = x.shape
+    cout, cin_per_group, kh, kw = weight.shape
+    if cin_per_group == 0 or cin % cin_per_group:
+        raise ValueError(f"input channels ({cin}) must be a multiple of weight.shape[1] ({cin_per_group})")
+    weight_groups = cin // cin_per_group
+    if cout % weight_groups:
+        raise ValueError(f"weight.shape[0] ({cout}) must be divisible by the weight groups ({weight_groups})")
+    taps = kh * kw
+    ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    wo = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    if ho < 1 or wo < 1:
+        raise ValueError(f"the output would be empty ({ho}x{wo}) for input {h}x{w} and kernel {kh}x{kw}")
+    if offset.shape[1] % (2 * taps) or offset.shape[1] == 0:
+        raise ValueError(f"offset.shape[1] must be 2*G*kh*kw = a multiple of {2 * taps}, got {offset.shape[1]}")
+    groups = offset.shape[1] // (2 * taps)
+    if cin % groups:
+        raise ValueError(f"input channels ({cin}) must be divisible by the offset groups G ({groups})")
+    if offset.shape[0] != b or tuple(offset.shape[2:]) != (ho, wo):
+        raise ValueError(
+            f"offset must have shape ({b}, {2 * groups * taps}, {ho}, {wo}) for this input and kernel, "
+            f"got {tuple(offset.shape)}"
+        )
+    if mask is not None and tuple(mask.shape) != (b, groups * taps, ho, wo):
+        raise ValueError(f"mask must have shape ({b}, {groups * taps}, {ho}, {wo}), got {tuple(mask.shape)}")
+    if bias is not None and tuple(bias.shape) != (cout,):
+        raise ValueError(f"bias must have shape ({cout},), got {tuple(bias.shape)}")
+    return (sh, sw), (ph, pw), (dh, dw)
+
+
+# --------------------------------------------------------------------------------------------------------
+# The pure PyTorch backend
+# --------------------------------------------------------------------------------------------------------
+def _sampling_grid(offset: Tensor, h: int, w: int, kh: int, kw: int, stride, padding, dilation) -> Tensor:
+    """Where every tap samples, in ``grid_sample``'s normalised coordinates (align_corners=False).
+
+    Returns:
+        grid (B*G, K*Ho, Wo, 2) with (x, y) in the last dimension.
+    """
+    b, _, ho, wo = offset.shape
+    taps = kh * kw
+    groups = offset.shape[1] // (2 * taps)
+    dtype, device = offset.dtype, offset.device
+    # Regular (undeformed) sampling positions of tap (i, j) at output pixel (ho, wo).
+    ki = torch.arange(kh, device=device, dtype=dtype).repeat_interleave(kw) * dilation[0]  # (K,)
+    kj = torch.arange(kw, device=device, dtype=dtype).repeat(kh) * dilation[1]  # (K,)
+    oy = torch.arange(ho, device=device, dtype=dtype) * stride[0] - padding[0]  # (Ho,)
+    ox = torch.arange(wo, device=device, dtype=dtype) * stride[1] - padding[1]  # (Wo,)
+    base_y = ki.view(taps, 1, 1) + oy.view(1, ho, 1)  # (K, Ho, 1)
+    base_x = kj.view(taps, 1, 1) + ox.view(1, 1, wo)  # (K, 1, Wo)
+    off = offset.view(b, groups, taps, 2, ho, wo)  # (B, G, K, (dy, dx), Ho, Wo)
+    y = base_y + off[:, :, :, 0]  # (B, G, K, Ho, Wo) pixel rows
+    x = base_x + off[:, :, :, 1]  # (B, G, K, Ho, Wo) pixel columns
+    # Pixel centre p maps to (2p + 1) / size - 1 with align_corners=False; this form is exact for any size >= 1.
+    gy = (2 * y + 1) / h - 1
+    gx = (2 * x + 1) / w - 1
+    grid = torch.stack((gx, gy), dim=-1)  # (B, G, K, Ho, Wo, 2)
+    return grid.view(b * groups, taps * ho, wo, 2)
+
+
+def deform_conv2d_pure(
+    input: Tensor,
+    offset: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor] = None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    mask: Optional[Tensor] = None,
+) -> Tensor:
+    """Modulated deformable convolution in vectorised PyTorch (no Python loop over pixels, taps or groups).
+
+    Arguments and result as in :func:`deform_conv2d`.
+    """
+    stride, padding, dilation = _check_inputs(input, offset, weight, bias, mask, stride, padding, dilation)
+    return _pure(input, offset, weight, bias, stride, padding, dilation, mask)
+
+
+def _pure(input, offset, weight, bias, stride, padding, dilation, mask) -> Tensor:
+    b, cin, h, w = input.shape
+    cout, cin_per_wgroup, kh, kw = weight.shape
+    taps = kh * kw
+    ho, wo = offset.shape[2:]
+    groups = offset.shape[1] // (2 * taps)
+    grid = _sampling_grid(offset, h, w, kh, kw, stride, padding, dilation)  # (B*G, K*Ho, Wo, 2)
+    grouped = input.reshape(b * groups, cin // groups, h, w)  # (B*G, Cin/G, H, W)
+    # Bilinear sampling with zeros outside the image: DCNv2's (and torchvision's) interpolation.
+    cols = F.grid_sample(grouped, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    cols = cols.view(b, groups, cin // groups, taps, ho, wo)  # (B, G, Cin/G, K, Ho, Wo)
+    if mask is not None:
+        cols = cols * mask.view(b, groups, 1, taps, ho, wo)
+    # Channel c = g*(Cin/G) + c', so (G, Cin/G, K) flattens in the order of weight's (Cin, kh, kw).
+    wgroups = cin // cin_per_wgroup
+    cols = cols.reshape(b, wgroups, cin_per_wgroup * taps, ho * wo)  # (B, Gw, Cin/Gw*K, Ho*Wo)
+    wmat = weight.reshape(wgroups, cout // wgroups, cin_per_wgroup * taps)  # (Gw, Cout/Gw, Cin/Gw*K)
+    out = torch.matmul(wmat, cols)  # (B, Gw, Cout/Gw, Ho*Wo)
+    out = out.reshape(b, cout, ho, wo)  # (B, Cout, Ho, Wo)
+    if bias is not None:
+        out = out + bias.view(1, cout, 1, 1)
+    return out
+
+
+# --------------------------------------------------------------------------------------------------------
+# The public entry point
+# --------------------------------------------------------------------------------------------------------
+def deform_conv2d(
+    input: Tensor,
+    offset: Tensor,
+    weight: Tensor,
+    bias: Optional[Tensor] = None,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    dilation: IntPair = 1,
+    mask: Optional[Tensor] = None,
+    backend: Optional[str] = None,
+) -> Tensor:
+    """Modulated deformable convolution (DCNv2), as ``torchvision.ops.deform_conv2d``.
+
+    Args:
+        input (Tensor): (B, Cin, H, W).
+        offset (Tensor): (B, 2*G*kh*kw, Ho, Wo), layout [group][tap][(dy, dx)].
+        weight (Tensor): (Cout, Cin/groups, kh, kw).
+        bias (Tensor, optional): (Cout,). Default: None.
+        stride, padding, dilation (int or (int, int)): as in ``conv2d``. Defaults: 1, 0, 1.
+        mask (Tensor, optional): (B, G*kh*kw, Ho, Wo), layout [group][tap]. Default: None (all ones).
+        backend (str, optional): ``"auto"``, ``"pure"`` or ``"torchvision"``. Default: None, meaning
+            :func:`default_backend`.
+
+    Returns:
+        Tensor: (B, Cout, Ho, Wo).
+
+    Raises:
+        ValueError, TypeError: shapes, dtypes or arguments that do not fit together.
+        RuntimeError: ``backend="torchvision"`` where torchvision does not import.
+    """
+    name = _resolve(backend, input)
+    stride_, padding_, dilation_ = _check_inputs(input, offset, weight, bias, mask, stride, padding, dilation)
+    if name == "torchvision":
+        out = _load_torchvision()(
+            input, offset, weight, bias, stride=stride_, padding=padding_, dilation=dilation_, mask=mask
+        )
+    else:
+        out = _pure(input, offset, weight, bias, stride_, padding_, dilation_, mask)
+    _state.last = name
+    _counts[name] += 1
+    return out
