@@ -1,0 +1,67 @@
+"""The network's size, as a dataclass with named presets.
+
+Book: chapter 7 (the full model); the notation page defines the letters.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+
+@dataclass(frozen=True)
+class ZSMConfig:
+    """Hyper-parameters of :class:`zsm.ZoomingSlowMo`.
+
+    Args:
+        channels: C, feature channels everywhere at LR resolution. Paper: 64.
+        groups: G, deformable groups of every deformable convolution; must divide ``channels``. Paper: 8.
+        extraction_blocks: residual blocks in the feature extractor. Paper: 5.
+        reconstruction_blocks: residual blocks before upsampling. Paper: 40.
+        hr_channels: channels of the last two convolutions at HR resolution. Paper: 64.
+        scale: s, the spatial upscaling factor; the reconstruction is two x2 pixel shuffles, so only 4.
+    """
+
+    channels: int = 64
+    groups: int = 8
+    extraction_blocks: int = 5
+    reconstruction_blocks: int = 40
+    hr_channels: int = 64
+    scale: int = 4
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise TypeError(f"ZSMConfig.{f.name} must be an int, got {value!r}")
+        for name in ("channels", "groups", "hr_channels"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"ZSMConfig.{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("extraction_blocks", "reconstruction_blocks"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"ZSMConfig.{name} must be >= 0, got {getattr(self, name)}")
+        if self.channels % self.groups:
+            raise ValueError(f"ZSMConfig.groups ({self.groups}) must divide channels ({self.channels})")
+        if self.scale != 4:
+            raise ValueError(f"ZSMConfig.scale must be 4 (two x2 pixel shuffles), got {self.scale}")
+
+    @classmethod
+    def paper(cls) -> "ZSMConfig":
+        """The published network: C=64, G=8, 5 + 40 residual blocks, scale 4 (11,102,771 parameters)."""
+        return cls()
+
+    @classmethod
+    def tiny(cls) -> "ZSMConfig":
+        """A small network for tests, the book's CPU chapters and CPU training (C=16, G=4, 2 + 4 blocks)."""
+        return cls(channels=16, groups=4, extraction_blocks=2, reconstruction_blocks=4, hr_channels=16)
+
+    def to_dict(self) -> dict:
+        """The config as a plain dict (what checkpoints store)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "ZSMConfig":
+        """Build a config from :meth:`to_dict`'s output; unknown keys are an error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown ZSMConfig fields {unknown}; known fields are {sorted(known)}")
+        return cls(**values)

@@ -1,0 +1,127 @@
+"""The whole Zooming Slow-Mo network: LR, low-frame-rate frames in; HR frames at twice the frame rate out.
+
+Book: chapter 7.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from .blocks import FeatureExtractor
+from .config import ZSMConfig
+from .convlstm import BiDeformableConvLSTM
+from .dcn import DeformConv, OffsetRecord, offset_scope, record_offsets
+from .interpolation import FeatureTemporalInterpolation
+from .reconstruction import Reconstruction
+
+PYRAMID_MULTIPLE = 4  # the pyramid halves H and W twice
+
+
+def check_clip(x, reference: Optional[Tensor] = None) -> None:
+    """Raise ValueError (TypeError for a non-tensor) unless x is a clip (B, T, 3, H, W) the model can run.
+
+    Args:
+        x: the input to check.
+        reference (Tensor, optional): a parameter of the model; x must share its device, and its dtype unless
+            autocast is on.
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"expected a torch.Tensor of shape (B, T, 3, H, W), got {type(x).__name__}")
+    if x.dim() != 5:
+        raise ValueError(f"expected a clip of shape (B, T, 3, H, W), got a {x.dim()}-D tensor of shape {tuple(x.shape)}")
+    b, t, c, h, w = x.shape
+    if c != 3:
+        raise ValueError(f"expected 3 colour channels (RGB) in dimension 2 of (B, T, 3, H, W), got shape {tuple(x.shape)}")
+    if t < 2:
+        raise ValueError(f"need at least T=2 input frames to interpolate between, got T={t}")
+    if b < 1 or h < 1 or w < 1:
+        raise ValueError(f"need B, H, W >= 1, got shape {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise ValueError(f"expected a floating-point clip with values in [0, 1], got dtype {x.dtype}")
+    if reference is not None:
+        if x.device != reference.device:
+            raise ValueError(f"the clip is on {x.device} but the model is on {reference.device}")
+        autocast = torch.is_autocast_enabled(x.device.type) if x.device.type in ("cuda", "cpu") else False
+        if x.dtype != reference.dtype and not autocast:
+            raise ValueError(
+                f"the clip is {x.dtype} but the model is {reference.dtype}; convert one of them "
+                f"(e.g. x.to({reference.dtype})) or run under torch.autocast"
+            )
+
+
+class ZoomingSlowMo(nn.Module):
+    """Zooming Slow-Mo: one-stage space-time video super-resolution.
+
+    Book: chapter 7. Residual feature extraction per input frame, frame feature temporal interpolation for
+    each neighbouring pair, a bidirectional deformable ConvLSTM over the 2T-1 features, and pixel-shuffle
+    reconstruction of every frame. H and W that are not multiples of 4 are zero-padded at the bottom and
+    right inside the model, and the output is cropped back.
+
+    Args:
+        config (ZSMConfig): sizes; :meth:`ZSMConfig.paper` is the published network. Default: paper.
+
+    Shape:
+        x: (B, T, 3, H, W) in [0, 1], T >= 2 -> (B, 2T-1, 3, sH, sW), s = config.scale = 4.
+        Output frame 2i is input frame i super-resolved; frame 2i+1 is the frame half-way between
+        inputs i and i+1.
+    """
+
+    def __init__(self, config: Optional[ZSMConfig] = None):
+        super().__init__()
+        self.config = config = config or ZSMConfig.paper()
+        c, g = config.channels, config.groups
+        self.extractor = FeatureExtractor(c, config.extraction_blocks)
+        self.interpolation = FeatureTemporalInterpolation(c, g)
+        self.convlstm = BiDeformableConvLSTM(c, g)
+        self.reconstruction = Reconstruction(c, config.reconstruction_blocks, config.hr_channels)
+        for name, module in self.named_modules():
+            if isinstance(module, DeformConv):
+                module.record_name = name
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_clip(x, self.conv_first_weight)
+        b, t, _, h, w = x.shape
+        pad_h, pad_w = -h % PYRAMID_MULTIPLE, -w % PYRAMID_MULTIPLE
+        frames = x.reshape(b * t, 3, h, w)  # (B*T, 3, H, W)
+        frames = F.pad(frames, (0, pad_w, 0, pad_h))  # zeros at the bottom and right: (B*T, 3, H', W')
+        hp, wp = h + pad_h, w + pad_w
+
+        pyramid = self.extractor(frames)  # 3 levels of (B*T, C, h_l, w_l)
+        pyramid = [level.view(b, t, *level.shape[1:]) for level in pyramid]  # 3 levels of (B, T, C, h_l, w_l)
+        features = [pyramid[0][:, 0]]
+        for i in range(t - 1):
+            with offset_scope(stage="interpolation", frame=2 * i + 1, pair=(i, i + 1)):
+                middle = self.interpolation([l[:, i] for l in pyramid], [l[:, i + 1] for l in pyramid])
+            features += [middle, pyramid[0][:, i + 1]]
+        sequence = torch.stack(features, dim=1)  # (B, 2T-1, C, H', W')
+
+        sequence = self.convlstm(sequence)  # (B, 2T-1, C, H', W')
+        n, s = 2 * t - 1, self.config.scale
+        out = self.reconstruction(sequence.view(b * n, -1, hp, wp))  # (B*(2T-1), 3, sH', sW')
+        out = out.view(b, n, 3, s * hp, s * wp)  # (B, 2T-1, 3, sH', sW')
+        return out[..., : s * h, : s * w]
+
+    def forward_with_offsets(self, x: Tensor) -> Tuple[Tensor, List[OffsetRecord]]:
+        """Run the network and return its output with every deformable offset and mask it used.
+
+        Returns:
+            (y, records): y as :meth:`forward`; records a list of :class:`zsm.dcn.OffsetRecord`, one per
+            deformable convolution call, tagged with stage, frame, pair, time direction, level and direction.
+            With T inputs there are 6*(T-1) interpolation records and 2 * 2 * 6 * (2T-1) ConvLSTM records.
+        """
+        with record_offsets() as records:
+            y = self(x)
+        return y, records
+
+    @property
+    def conv_first_weight(self) -> Tensor:
+        """A parameter of the model, to tell its device and dtype."""
+        return self.extractor.conv_first.weight
+
+    def num_parameters(self) -> int:
+        """The number of trainable parameters."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
