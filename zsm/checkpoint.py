@@ -236,6 +236,8 @@ def _listing(items, most: int = 8) -> str:
 def load_official_checkpoint(path: PathLike, config: Optional[ZSMConfig] = None, map_location="cpu") -> ZoomingSlowMo:
     """Load the authors' published checkpoint (e.g. ``xiang2020zooming.pth``) into a ready model in eval mode.
 
+    The model is on the CPU (or ``map_location``) in the dtype the weights were stored in.
+
     Args:
         path: the ``.pth`` file, a plain state_dict saved with ``torch.save``.
         config (ZSMConfig, optional): the network to expect; default: read off the file.
@@ -246,8 +248,14 @@ def load_official_checkpoint(path: PathLike, config: Optional[ZSMConfig] = None,
     """
     sd = _strip_wrappers(safe_torch_load(path, map_location))
     model = ZoomingSlowMo(config if config is not None else official_config(sd))
-    model.load_state_dict(convert_official_state_dict(sd, model))
+    converted = convert_official_state_dict(sd, model)
+    model.to(_stored_dtype(converted)).load_state_dict(converted)
     return model.eval()
+
+
+def _stored_dtype(state_dict: Dict[str, Tensor]) -> torch.dtype:
+    """The floating dtype the weights were stored in: the loaded model takes it (float32 for the authors' file)."""
+    return next((t.dtype for t in state_dict.values() if t.is_floating_point()), torch.float32)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -264,7 +272,8 @@ def save_checkpoint(model: ZoomingSlowMo, path: PathLike, meta: Optional[dict] =
 
 
 def load_checkpoint(path: PathLike, map_location="cpu", expect: Optional[ZSMConfig] = None) -> ZoomingSlowMo:
-    """Load a model saved by :func:`save_checkpoint`, or the authors' checkpoint, ready in eval mode.
+    """Load a model saved by :func:`save_checkpoint`, or the authors' checkpoint, ready in eval mode,
+    in the dtype the weights were stored in.
 
     Args:
         path: the file.
@@ -278,7 +287,7 @@ def load_checkpoint(path: PathLike, map_location="cpu", expect: Optional[ZSMConf
     obj = safe_torch_load(path, map_location)
     if isinstance(obj, dict) and obj.get("format") == FORMAT:
         model, state = _model_from_ours(obj, path)
-        model.load_state_dict(state)
+        model.to(_stored_dtype(state)).load_state_dict(state)
     else:
         try:
             model = load_official_checkpoint(path, map_location=map_location)

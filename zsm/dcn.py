@@ -17,7 +17,7 @@ from torch import Tensor
 
 from .ops import deform_conv2d
 
-__all__ = ["DeformConv", "OffsetRecord", "record_offsets", "offset_scope"]
+__all__ = ["DeformConv", "OffsetRecord", "record_offsets", "offset_scope", "is_recording"]
 
 # The list that collects records while record_offsets() is active, and the tags of the current scope.
 _RECORDS: contextvars.ContextVar[Optional[list]] = contextvars.ContextVar("zsm_offset_records", default=None)
@@ -73,6 +73,12 @@ def record_offsets() -> Iterator[List[OffsetRecord]]:
         yield records
     finally:
         _RECORDS.reset(token)
+
+
+def is_recording() -> bool:
+    """Whether a :func:`record_offsets` block is active (the model then runs its loops one item at a time,
+    so that every record carries its own frame and direction)."""
+    return _RECORDS.get() is not None
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ from torch import Tensor
 from .blocks import FeatureExtractor
 from .config import ZSMConfig
 from .convlstm import BiDeformableConvLSTM
-from .dcn import DeformConv, OffsetRecord, offset_scope, record_offsets
+from .dcn import DeformConv, OffsetRecord, is_recording, offset_scope, record_offsets
 from .interpolation import FeatureTemporalInterpolation
 from .reconstruction import Reconstruction
 
@@ -92,18 +92,35 @@ class ZoomingSlowMo(nn.Module):
 
         pyramid = self.extractor(frames)  # 3 levels of (B*T, C, h_l, w_l)
         pyramid = [level.view(b, t, *level.shape[1:]) for level in pyramid]  # 3 levels of (B, T, C, h_l, w_l)
-        features = [pyramid[0][:, 0]]
-        for i in range(t - 1):
-            with offset_scope(stage="interpolation", frame=2 * i + 1, pair=(i, i + 1)):
-                middle = self.interpolation([l[:, i] for l in pyramid], [l[:, i + 1] for l in pyramid])
-            features += [middle, pyramid[0][:, i + 1]]
-        sequence = torch.stack(features, dim=1)  # (B, 2T-1, C, H', W')
+        middles = self._interpolate_pairs(pyramid)  # (B, T-1, C, H', W')
+        c = middles.shape[2]
+        # Interleave inputs and interpolations: F0, I01, F1, I12, ..., F(T-1).
+        sequence = torch.cat((pyramid[0][:, :-1], middles), dim=2)  # (B, T-1, 2C, H', W')
+        sequence = sequence.view(b, 2 * (t - 1), c, hp, wp)  # (B, 2T-2, C, H', W'): F0, I01, F1, I12, ...
+        sequence = torch.cat((sequence, pyramid[0][:, -1:]), dim=1)  # (B, 2T-1, C, H', W')
 
         sequence = self.convlstm(sequence)  # (B, 2T-1, C, H', W')
         n, s = 2 * t - 1, self.config.scale
         out = self.reconstruction(sequence.view(b * n, -1, hp, wp))  # (B*(2T-1), 3, sH', sW')
         out = out.view(b, n, 3, s * hp, s * wp)  # (B, 2T-1, 3, sH', sW')
         return out[..., : s * h, : s * w]
+
+    def _interpolate_pairs(self, pyramid: List[Tensor]) -> Tensor:
+        """The interpolated feature of every neighbouring pair: 3 levels of (B, T, C, h, w) -> (B, T-1, C, H, W).
+
+        All pairs run as one batch; one pair at a time while offsets are recorded, to tag each record.
+        """
+        b, t = pyramid[0].shape[:2]
+        if is_recording():
+            middles = []
+            for i in range(t - 1):
+                with offset_scope(stage="interpolation", frame=2 * i + 1, pair=(i, i + 1)):
+                    middles.append(self.interpolation([l[:, i] for l in pyramid], [l[:, i + 1] for l in pyramid]))
+            return torch.stack(middles, dim=1)  # (B, T-1, C, H, W)
+        first = [l[:, :-1].reshape(b * (t - 1), *l.shape[2:]) for l in pyramid]  # 3 x (B*(T-1), C, h, w)
+        second = [l[:, 1:].reshape(b * (t - 1), *l.shape[2:]) for l in pyramid]  # 3 x (B*(T-1), C, h, w)
+        middles = self.interpolation(first, second)  # (B*(T-1), C, H, W)
+        return middles.view(b, t - 1, *middles.shape[1:])  # (B, T-1, C, H, W)
 
     def forward_with_offsets(self, x: Tensor) -> Tuple[Tensor, List[OffsetRecord]]:
         """Run the network and return its output with every deformable offset and mask it used.
