@@ -20,3 +20,14 @@ def reference_tiny():
         pytest.skip(f"golden fixture not found at {path} (it lives in the project's shared/ folder, "
                     "which a plain clone of this repository does not have; set ZSM_SHARED to its path)")
     return torch.load(path, weights_only=True)
+
+
+def torchvision_or_skip():
+    """Skip the calling test unless torchvision imports; with ZSM_REQUIRE_TORCHVISION=1 fail instead."""
+    from zsm import ops
+
+    available, reason = ops.torchvision_status()
+    if not available:
+        if os.environ.get("ZSM_REQUIRE_TORCHVISION") == "1":
+            pytest.fail(f"ZSM_REQUIRE_TORCHVISION=1 but {reason}")
+        pytest.skip(reason)

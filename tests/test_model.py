@@ -3,6 +3,7 @@ import pytest
 import torch
 
 import zsm
+from conftest import torchvision_or_skip
 from zsm.checkpoint import official_config
 
 
@@ -135,9 +136,7 @@ def _randomise_offset_predictors(model, std=0.05):
 def test_the_network_computes_the_same_with_either_backend(reference_tiny):
     from zsm import ops
 
-    available, reason = ops.torchvision_status()
-    if not available:
-        pytest.skip(reason)
+    torchvision_or_skip()
     model = zsm.ZoomingSlowMo(official_config(reference_tiny["state_dict"])).double().eval()
     model.load_state_dict(zsm.convert_official_state_dict(reference_tiny["state_dict"], model))
     case = reference_tiny["cases"][2]

@@ -5,6 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from conftest import torchvision_or_skip
 from zsm import ops
 
 
@@ -179,9 +180,7 @@ def test_bad_inputs_are_refused_with_a_clear_message(change, error, fragment):
 
 
 def test_agrees_with_torchvision_where_it_imports():
-    available, reason = ops.torchvision_status()
-    if not available:
-        pytest.skip(reason)
+    torchvision_or_skip()
     for name, kwargs in sorted(CASES.items()):
         case = random_case(**kwargs)
         inputs = {k: v.requires_grad_() if torch.is_tensor(v) else v for k, v in case.items()}

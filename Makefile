@@ -1,0 +1,38 @@
+# Set-up and checks for zsm. Every target creates the virtual environment it needs on first use.
+#   make test   install everything into .venv, then run the test suite
+#   make demo   install everything into .venv, then run the paper network once on this machine
+# TORCH selects the torch to install: the default pins the release CI uses; `make test TORCH=torch`
+# takes whatever your index offers (e.g. a CUDA build on a GPU machine).
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+BIN := $(VENV)/bin
+
+.PHONY: setup test demo test-torchvision clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e ".[test]"
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest tests
+
+demo: setup
+	$(BIN)/python -m zsm info --preset paper --size 64x64 --frames 4
+
+# The same function through torchvision's compiled deformable convolution: a second environment with a
+# torch/torchvision pair that import together; the tests that compare both backends must run, not skip.
+TV_VENV ?= .venv-torchvision
+TV_TORCH ?= torch==2.14.1 torchvision==0.29.1
+test-torchvision:
+	test -x $(TV_VENV)/bin/python || $(PYTHON) -m venv $(TV_VENV)
+	$(TV_VENV)/bin/python -m pip install --quiet $(TV_TORCH) numpy pytest
+	ZSM_REQUIRE_TORCHVISION=1 PYTHONPATH=$(CURDIR) $(TV_VENV)/bin/python -m pytest -p no:cacheprovider \
+		tests/test_ops.py tests/test_model.py
+
+clean:
+	rm -rf $(VENV) $(TV_VENV) build *.egg-info
