@@ -1,0 +1,95 @@
+"""Facts about running a model over a whole video: every output frame exactly once, tiles that stitch."""
+import numpy as np
+import pytest
+import torch
+
+import zsm
+from zsm.upscale import upscale_frames, upscale_window, window_starts
+
+
+class LocalModel(torch.nn.Module):
+    """A stand-in network, local in time and space: nearest x4 inputs, and neighbour averages between them.
+
+    Applied to a whole clip at once it gives the exact answer any correct windowing and tiling must give.
+    """
+
+    config = zsm.ZSMConfig.tiny()
+
+    def __init__(self):
+        super().__init__()
+        self.anchor = torch.nn.Parameter(torch.zeros(()))
+        self.calls = []
+
+    def forward(self, x):
+        self.calls.append(tuple(x.shape))
+        up = x.repeat_interleave(4, dim=-1).repeat_interleave(4, dim=-2)  # (B, T, 3, 4H, 4W)
+        middles = (up[:, :-1] + up[:, 1:]) / 2  # (B, T-1, 3, 4H, 4W)
+        b, t = up.shape[:2]
+        both = torch.stack((up[:, :-1], middles), dim=2).flatten(1, 2)  # (B, 2T-2, 3, 4H, 4W)
+        return torch.cat((both, up[:, -1:]), dim=1)  # (B, 2T-1, 3, 4H, 4W)
+
+
+def clip(n, h=9, w=7, seed=0):
+    return list(np.random.default_rng(seed).integers(0, 256, size=(n, h, w, 3), dtype=np.uint8))
+
+
+def whole(frames):
+    x = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float().div(255)[None]
+    y = LocalModel()(x)[0].clamp(0, 1).mul(255).round().to(torch.uint8)
+    return list(y.permute(0, 2, 3, 1).numpy())
+
+
+@pytest.mark.parametrize("n, window", [(2, 4), (3, 4), (4, 4), (10, 4), (11, 4), (12, 5), (7, 2)])
+def test_every_output_frame_comes_once_and_in_order(n, window):
+    frames = clip(n)
+    model = LocalModel()
+    out = list(upscale_frames(model, iter(frames), window=window))
+    assert len(out) == 2 * n - 1
+    for got, expected in zip(out, whole(frames)):
+        np.testing.assert_array_equal(got, expected)
+    assert len(model.calls) == len(window_starts(n, window))
+
+
+def test_windows_share_one_frame_and_the_last_one_ends_at_the_last_frame():
+    assert window_starts(10, 4) == [0, 3, 6]
+    assert window_starts(11, 4) == [0, 3, 6, 7]
+    assert window_starts(3, 4) == [0]
+    assert window_starts(5, 2) == [0, 1, 2, 3]
+
+
+def test_tiles_stitch_back_to_the_whole_frame():
+    frames = clip(5, h=23, w=17, seed=1)
+    out = list(upscale_frames(LocalModel(), frames, window=3, tile=6, overlap=2))
+    for got, expected in zip(out, whole(frames)):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_tiles_bound_the_size_the_model_sees():
+    model = LocalModel()
+    x = torch.rand(1, 4, 3, 40, 30)
+    upscale_window(model, x, tile=8, overlap=4)
+    assert max(s[3] for s in model.calls) <= 16 and max(s[4] for s in model.calls) <= 16
+    assert len(model.calls) == 5 * 4
+
+
+def test_the_real_network_streams_a_clip():
+    torch.manual_seed(0)
+    model = zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny()).eval()
+    out = list(upscale_frames(model, clip(5, h=8, w=12), window=4))
+    assert len(out) == 9 and out[0].shape == (32, 48, 3) and out[0].dtype == np.uint8
+
+
+@pytest.mark.parametrize(
+    "frames, window, fragment",
+    [
+        (clip(1), 4, "at least 2 frames"),
+        ([], 4, "at least 2 frames"),
+        (clip(4), 1, "at least 2 frames, got 1"),
+        (clip(2) + clip(1, h=5), 4, "every frame must have the size of the first"),
+        ([np.zeros((4, 4, 3), np.float32)] * 3, 4, "expected RGB uint8 frames"),
+        ([np.zeros((4, 4), np.uint8)] * 3, 4, "expected RGB uint8 frames"),
+    ],
+)
+def test_bad_videos_are_refused_clearly(frames, window, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        list(upscale_frames(LocalModel(), frames, window=window))

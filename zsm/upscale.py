@@ -1,0 +1,144 @@
+"""Run a model over a whole video: sliding temporal windows, optional spatial tiles, bounded memory.
+
+Book: chapter 7.
+
+A video of N frames becomes 2N-1 frames: every input frame super-resolved, and one new frame half-way
+between each neighbouring pair. The network sees T frames at a time (``window``); consecutive windows share
+one input frame, as in the authors' test script, and every output frame is taken from exactly one window
+(the first that produces it). When ``tile`` is set, each window is also cut into overlapping spatial tiles,
+so that memory depends on the tile size, not on the frame size; the overlap is cropped away in HR.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable, Deque, Iterable, Iterator, List, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = ["window_starts", "upscale_window", "upscale_frames"]
+
+
+def window_starts(num_frames: int, window: int) -> List[int]:
+    """First input frame of each temporal window; windows share one frame and the last one ends at the end.
+
+    Example: 10 frames, window 4 -> [0, 3, 6]: frames 0-3, 3-6, 6-9. 11 frames -> [0, 3, 6, 7].
+    """
+    if window < 2:
+        raise ValueError(f"the window must hold at least 2 frames, got {window}")
+    if num_frames < 2:
+        raise ValueError(f"a video needs at least 2 frames to interpolate between, got {num_frames}")
+    window = min(window, num_frames)
+    starts = list(range(0, num_frames - window + 1, window - 1))
+    if starts[-1] + window < num_frames:
+        starts.append(num_frames - window)
+    return starts
+
+
+def _tiles(size: int, tile: int, overlap: int) -> List[tuple]:
+    """(input start, input end, keep start, keep end) along one axis, in LR pixels."""
+    spans = []
+    for start in range(0, size, tile):
+        end = min(start + tile, size)
+        spans.append((max(start - overlap, 0), min(end + overlap, size), start, end))
+    return spans
+
+
+def upscale_window(model: Callable[[Tensor], Tensor], clip: Tensor, scale: int = 4, tile: Optional[int] = None,
+                   overlap: int = 16) -> Tensor:
+    """Apply the model to one window, whole or in overlapping tiles.
+
+    Args:
+        model: maps (B, T, 3, H, W) -> (B, 2T-1, 3, sH, sW).
+        clip (Tensor): (1, T, 3, H, W).
+        scale (int): s. Default: 4.
+        tile (int, optional): tile side in LR pixels; None runs the whole frame at once.
+        overlap (int): LR pixels of context added on each side of a tile and cropped away. Default: 16.
+
+    Returns:
+        Tensor: (1, 2T-1, 3, sH, sW).
+    """
+    _, t, _, h, w = clip.shape
+    if tile is None or (tile >= h and tile >= w):
+        return model(clip)
+    if tile < 1 or overlap < 0:
+        raise ValueError(f"need tile >= 1 and overlap >= 0, got tile={tile}, overlap={overlap}")
+    out = None
+    for y0, y1, ky0, ky1 in _tiles(h, tile, overlap):
+        for x0, x1, kx0, kx1 in _tiles(w, tile, overlap):
+            part = model(clip[..., y0:y1, x0:x1])  # (1, 2T-1, 3, s*(y1-y0), s*(x1-x0))
+            if out is None:
+                out = part.new_empty(1, 2 * t - 1, 3, scale * h, scale * w)
+            out[..., scale * ky0: scale * ky1, scale * kx0: scale * kx1] = part[
+                ..., scale * (ky0 - y0): scale * (ky1 - y0), scale * (kx0 - x0): scale * (kx1 - x0)]
+    return out
+
+
+def _to_tensor(frames: Sequence[np.ndarray], device, dtype) -> Tensor:
+    array = np.stack(frames)  # (T, H, W, 3) uint8
+    clip = torch.from_numpy(array).to(device=device).permute(0, 3, 1, 2)  # (T, 3, H, W)
+    return clip.to(dtype).div_(255).unsqueeze(0)  # (1, T, 3, H, W) in [0, 1]
+
+
+def _to_frames(out: Tensor) -> List[np.ndarray]:
+    out = out[0].clamp(0, 1).mul(255).round().to(torch.uint8)  # (2T-1, 3, sH, sW)
+    return list(out.permute(0, 2, 3, 1).cpu().numpy())  # 2T-1 x (sH, sW, 3)
+
+
+def upscale_frames(model, frames: Iterable[np.ndarray], window: int = 4, tile: Optional[int] = None,
+                   overlap: int = 16, device=None, dtype=None) -> Iterator[np.ndarray]:
+    """Stream a video through the model: N uint8 frames (H, W, 3) in, 2N-1 uint8 frames (sH, sW, 3) out.
+
+    Frames are read lazily and at most ``window`` of them are held at once, so long videos stream.
+
+    Args:
+        model (ZoomingSlowMo): the network (its ``config.scale`` is used); put in eval mode by the caller.
+        frames: an iterable of RGB uint8 arrays (H, W, 3), all the same size.
+        window (int): T, input frames per forward pass (>= 2). Default: 4, as in the paper.
+        tile, overlap: see :func:`upscale_window`.
+        device, dtype: where and in which dtype to run; default: those of the model's parameters.
+
+    Yields:
+        np.ndarray: output frames in order, (sH, sW, 3) uint8; output 2i is input i, 2i+1 lies between.
+
+    Raises:
+        ValueError: fewer than 2 frames, frames of different sizes or not (H, W, 3) uint8, window < 2.
+    """
+    if window < 2:
+        raise ValueError(f"the window must hold at least 2 frames, got {window}")
+    param = next(model.parameters())
+    device = param.device if device is None else torch.device(device)
+    dtype = param.dtype if dtype is None else dtype
+    run = lambda held, start, emitted: _run_window(  # noqa: E731
+        model, held, start, emitted, model.config.scale, tile, overlap, device, dtype)
+    recent: Deque[np.ndarray] = deque(maxlen=window)  # the last `window` frames read
+    count = 0  # frames read
+    start = 0  # input index where the next window starts
+    emitted = 0  # output frames yielded
+    shape = None
+    for frame in frames:
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+            raise ValueError(f"expected RGB uint8 frames (H, W, 3), got {frame.dtype} {frame.shape}")
+        if shape is None:
+            shape = frame.shape
+        elif frame.shape != shape:
+            raise ValueError(f"every frame must have the size of the first, {shape}; got {frame.shape} at frame {count}")
+        recent.append(frame)
+        count += 1
+        if count == start + window:  # `recent` holds exactly the frames start .. count-1
+            yield from run(list(recent), start, emitted)
+            emitted, start = 2 * count - 1, count - 1
+    if count < 2:
+        raise ValueError(f"a video needs at least 2 frames to interpolate between, got {count}")
+    if emitted < 2 * count - 1:  # frames after the last full window: one more window ending at the last frame
+        start = max(count - window, 0)
+        yield from run(list(recent)[-(count - start):], start, emitted)
+
+
+def _run_window(model, held, start, emitted, scale, tile, overlap, device, dtype):
+    """Outputs of the window of input frames start .. start+len(held)-1 that were not yielded yet."""
+    with torch.inference_mode():
+        out = upscale_window(model, _to_tensor(held, device, dtype), scale, tile, overlap)
+    yield from _to_frames(out)[emitted - 2 * start:]
