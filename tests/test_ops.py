@@ -191,3 +191,17 @@ def test_agrees_with_torchvision_where_it_imports():
         torch.testing.assert_close(ours, theirs, rtol=1e-9, atol=1e-9, msg=name)
         for a, b in zip(grads_ours, grads_theirs):
             torch.testing.assert_close(a, b, rtol=1e-8, atol=1e-8, msg=name)
+
+
+def test_half_precision_inputs_sample_at_float32_positions():
+    # In bfloat16 a sampling position near pixel 143 can only be a multiple of 1.0 (8 bits of mantissa): the
+    # pure backend computes positions and samples in float32, so only the inputs' own rounding remains.
+    case = random_case(b=1, cin=2, cout=2, h=150, w=3, groups=1, padding=(1, 1), scale=0.3, dtype=torch.float32)
+    expected = ops.deform_conv2d(**case, backend="pure")
+    low = {k: v.bfloat16() if torch.is_tensor(v) else v for k, v in case.items()}
+    exact_inputs = {k: v.float() if torch.is_tensor(v) else v for k, v in low.items()}
+    got = ops.deform_conv2d(**low, backend="pure")
+    assert got.dtype == torch.bfloat16
+    reference = ops.deform_conv2d(**exact_inputs, backend="pure")  # the same rounded inputs, float32 maths
+    torch.testing.assert_close(got.float(), reference, rtol=2e-2, atol=5e-2)
+    assert (reference - expected).abs().max() < 0.5  # sanity: rounding the inputs alone changes little

@@ -267,13 +267,17 @@ def _pure(input, offset, weight, bias, stride, padding, dilation, mask) -> Tenso
     taps = kh * kw
     ho, wo = offset.shape[2:]
     groups = offset.shape[1] // (2 * taps)
-    grid = _sampling_grid(offset, h, w, kh, kw, stride, padding, dilation)  # (B*G, K*Ho, Wo, 2)
-    grouped = input.reshape(b * groups, cin // groups, h, w)  # (B*G, Cin/G, H, W)
+    # Sampling positions need float32 at least: in float16/bfloat16 a position like 143.3 rounds to a whole
+    # pixel or worse. Half-precision inputs are sampled in float32 and the columns cast back for the matmul.
+    sample_dtype = torch.promote_types(input.dtype, torch.float32)
+    grid = _sampling_grid(offset.to(sample_dtype), h, w, kh, kw, stride, padding, dilation)  # (B*G, K*Ho, Wo, 2)
+    grouped = input.reshape(b * groups, cin // groups, h, w).to(sample_dtype)  # (B*G, Cin/G, H, W)
     # Bilinear sampling with zeros outside the image: DCNv2's (and torchvision's) interpolation.
     cols = F.grid_sample(grouped, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    cols = cols.to(input.dtype)
     cols = cols.view(b, groups, cin // groups, taps, ho, wo)  # (B, G, Cin/G, K, Ho, Wo)
     if mask is not None:
-        cols = cols * mask.view(b, groups, 1, taps, ho, wo)
+        cols = cols * mask.view(b, groups, 1, taps, ho, wo).to(cols.dtype)
     # Channel c = g*(Cin/G) + c', so (G, Cin/G, K) flattens in the order of weight's (Cin, kh, kw).
     wgroups = cin // cin_per_wgroup
     cols = cols.reshape(b, wgroups, cin_per_wgroup * taps, ho * wo)  # (B, Gw, Cin/Gw*K, Ho*Wo)
