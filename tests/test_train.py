@@ -1,0 +1,162 @@
+"""Facts about training: the loss falls, a killed run resumes exactly, bad losses never touch the weights,
+and two gloo processes stay in lockstep."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import zsm
+from zsm.checkpoint import state_dict_digest
+from zsm.train import StepSampler, TrainConfig, TrainingDiverged, charbonnier, latest_checkpoint, train
+
+REPO = Path(__file__).resolve().parents[1]
+
+SYNTHETIC = '''
+import torch
+import torch.nn.functional as F
+
+
+class Synthetic(torch.utils.data.Dataset):
+    """Smooth random clips whose sample i depends on i alone: LR = 4x4 average of the even HR frames."""
+
+    def __len__(self):
+        return 10**9
+
+    def __getitem__(self, i):
+        g = torch.Generator().manual_seed(int(i))
+        coarse = torch.rand(7, 3, 4, 4, generator=g)
+        hr = F.interpolate(coarse, size=(32, 32), mode="bilinear", align_corners=False)  # (7, 3, 32, 32)
+        return F.avg_pool2d(hr[::2], 4), hr  # (4, 3, 8, 8), (7, 3, 32, 32)
+'''
+namespace = {}
+exec(SYNTHETIC, namespace)
+Synthetic = namespace["Synthetic"]
+
+
+def config(tmp_path, **changes):
+    values = dict(run_dir=str(tmp_path / "run"), preset="tiny", batch_size=2, lr_size=8, iterations=8,
+                  learning_rate=1e-3, workers=0, log_every=1, val_every=0, checkpoint_every=1, keep_checkpoints=2)
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+def test_charbonnier_is_about_the_mean_absolute_error():
+    a, b = torch.zeros(10), torch.full((10,), 0.5)
+    assert charbonnier(a, b).item() == pytest.approx(0.5, abs=1e-5)
+    assert charbonnier(a, a).item() == pytest.approx(1e-3, rel=1e-6)  # sqrt(eps)
+
+
+def test_the_sampler_gives_each_rank_its_own_samples():
+    r0 = list(StepSampler(3, 5, 2, rank=0, world=2))
+    r1 = list(StepSampler(3, 5, 2, rank=1, world=2))
+    assert r0 == [12, 13, 16, 17] and r1 == [14, 15, 18, 19]
+
+
+def test_training_lowers_the_loss_and_writes_model_curves_and_checkpoints(tmp_path):
+    cfg = config(tmp_path, iterations=15, log_every=5, checkpoint_every=5, val_every=5)
+    seen = []
+    model, curves = train(cfg, Synthetic(), validate=lambda m: {"psnr": float(len(seen.append(m.training) or seen))},
+                          progress=False)
+    assert curves["step"] == [5, 10, 15]
+    assert curves["val"] == [{"step": 5, "psnr": 1.0}, {"step": 10, "psnr": 2.0}, {"step": 15, "psnr": 3.0}]
+    assert seen == [False, False, False]  # validation runs in eval mode
+    assert curves["loss"][-1] < 0.8 * curves["loss"][0]
+    run = Path(cfg.run_dir)
+    assert json.loads((run / "curves.json").read_text())["loss"] == curves["loss"]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-0000010.pt", "step-0000015.pt"]
+    loaded = zsm.load_checkpoint(run / "model.pt")
+    assert state_dict_digest(loaded.state_dict()) == state_dict_digest({k: v.cpu() for k, v in model.state_dict().items()})
+
+
+def test_a_killed_run_resumes_with_the_same_losses_as_an_uninterrupted_one(tmp_path):
+    reference = config(tmp_path / "a", iterations=10)
+    _, expected = train(reference, Synthetic(), progress=False)
+
+    interrupted = config(tmp_path / "b", iterations=10)
+    script = tmp_path / "run.py"
+    script.write_text(SYNTHETIC + textwrap.dedent(f'''
+        from zsm.train import TrainConfig, train
+        train(TrainConfig(**{interrupted.__dict__!r}), Synthetic(), progress=False)
+    '''))
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=REPO)
+    deadline = time.time() + 120
+    while latest_checkpoint(interrupted.run_dir) is None or latest_checkpoint(interrupted.run_dir).name < "step-0000004.pt":
+        assert proc.poll() is None and time.time() < deadline, "the run ended before it could be killed"
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)  # no clean-up, no last checkpoint: as a dying Colab session
+    proc.wait()
+    stopped_at = int(latest_checkpoint(interrupted.run_dir).stem.split("-")[1])
+    assert 4 <= stopped_at < 10
+    _, resumed = train(interrupted, Synthetic(), resume=True, progress=False)
+    assert resumed["step"] == expected["step"]
+    torch.testing.assert_close(torch.tensor(resumed["loss"]), torch.tensor(expected["loss"]), rtol=1e-6, atol=0)
+    torch.testing.assert_close(torch.tensor(resumed["lr"]), torch.tensor(expected["lr"]), rtol=1e-12, atol=0)
+
+
+class PoisonedAfter(torch.utils.data.Dataset):
+    """Synthetic samples, but from sample number `first_bad` on the targets are NaN."""
+
+    def __init__(self, first_bad):
+        self.inner, self.first_bad = Synthetic(), first_bad
+
+    def __len__(self):
+        return len(self.inner)
+
+    def __getitem__(self, i):
+        lr, hr = self.inner[i]
+        return lr, hr * float("nan") if i >= self.first_bad else hr
+
+
+def test_a_non_finite_loss_skips_the_step_and_then_stops_training_with_a_clear_message(tmp_path):
+    cfg = config(tmp_path, iterations=10, max_bad_steps=3, checkpoint_every=1)
+    with pytest.warns(UserWarning, match="the step was skipped"):
+        with pytest.raises(TrainingDiverged, match="3 in a row\\); stopping"):
+            train(cfg, PoisonedAfter(first_bad=2 * 2), progress=False)  # steps 1, 2 fine; then NaN
+    last = latest_checkpoint(cfg.run_dir)
+    assert last.name == "step-0000002.pt"
+    state = torch.load(last, weights_only=True)
+    assert all(torch.isfinite(v).all() for v in state["model"].values())
+
+
+def test_a_tampered_training_checkpoint_is_refused_on_resume(tmp_path):
+    cfg = config(tmp_path, iterations=2)
+    train(cfg, Synthetic(), progress=False)
+    path = latest_checkpoint(cfg.run_dir)
+    state = torch.load(path, weights_only=True)
+    state["model"]["reconstruction.conv_last.bias"] += 1
+    torch.save(state, path)
+    with pytest.raises(ValueError, match="SHA-256"):
+        train(config(tmp_path, iterations=4), Synthetic(), resume=True, progress=False)
+
+
+def test_two_gloo_processes_hold_identical_weights_and_the_loss_falls(tmp_path):
+    cfg = config(tmp_path, iterations=16, log_every=4, checkpoint_every=0)
+    script = tmp_path / "ddp.py"
+    script.write_text(SYNTHETIC + textwrap.dedent(f'''
+        import json, os
+        import torch.distributed as dist
+        from zsm.checkpoint import state_dict_digest
+        from zsm.train import TrainConfig, train
+        model, curves = train(TrainConfig(**{cfg.__dict__!r}), Synthetic(), progress=False)
+        rank = dist.get_rank()
+        out = {{"digest": state_dict_digest(model.state_dict()), "loss": curves["loss"], "world": dist.get_world_size()}}
+        open(os.path.join({str(tmp_path)!r}, f"rank{{rank}}.json"), "w").write(json.dumps(out))
+        dist.destroy_process_group()
+    '''))
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", str(script)],
+                            cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert ranks[0]["world"] == 2
+    assert ranks[0]["digest"] == ranks[1]["digest"]
+    loss = ranks[0]["loss"]
+    assert loss[-1] < 0.8 * loss[0]

@@ -1,0 +1,356 @@
+"""Training: Charbonnier loss, Adam with cosine restarts, mixed precision, safe resumable checkpoints, DDP.
+
+Book: chapter 6.
+
+One process trains on the CPU or one GPU; ``torchrun --nproc_per_node=N -m zsm train ...`` trains on N GPUs
+(or N CPU processes with gloo) with DistributedDataParallel: rank r of W takes sample numbers
+``(step * W + r) * batch + j``, so every rank sees different samples and rank 0 alone logs and writes.
+
+A checkpoint holds the model, optimiser, scheduler, gradient scaler, random states, step and curves; it is
+written atomically (temporary file, then rename), so a run killed at any moment resumes from its last
+checkpoint with ``resume=True`` and continues exactly as if it had never stopped (the samples are a pure
+function of their number; see :mod:`zsm.trainset`).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import re
+import time
+import warnings
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import Tensor
+from torch.utils.data import DataLoader, Sampler
+
+from .checkpoint import atomic_torch_save, safe_torch_load, save_checkpoint, state_dict_digest
+from .config import ZSMConfig
+from .model import ZoomingSlowMo
+
+__all__ = ["TrainConfig", "charbonnier", "train", "latest_checkpoint", "TrainingDiverged"]
+
+CHECKPOINT_FORMAT = "zsm-train"
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; saved in each checkpoint. Defaults are the paper's recipe.
+
+    Args:
+        run_dir: folder for checkpoints, curves and the final model (a Google Drive folder works on Colab).
+        preset: "paper" or "tiny" (see :class:`ZSMConfig`); ``model`` overrides it.
+        model: ZSMConfig fields as a dict, or None to use the preset.
+        batch_size: samples per step per process. Paper: 16 on 4 GPUs (the paper text says 24).
+        lr_size: LR crop side; HR crops are 4x. Paper: 32.
+        iterations: optimiser steps. Paper: 600,000.
+        learning_rate, betas: Adam. Paper: 4e-4, (0.9, 0.99).
+        restart_every, eta_min: cosine annealing restarted every this many steps, down to eta_min.
+            Paper: 150,000 and 1e-7.
+        amp: "auto" (bf16 on GPUs that have it, else fp16 with a gradient scaler; off on CPU), "bf16", "fp16",
+            or "off".
+        workers: DataLoader worker processes.
+        log_every, val_every, checkpoint_every: in steps; 0 switches validation or checkpoints off.
+        keep_checkpoints: how many recent checkpoints to keep.
+        seed: model initialisation and every sample.
+        max_bad_steps: consecutive non-finite losses tolerated (each skipped) before training stops.
+    """
+
+    run_dir: str = "runs/zsm"
+    preset: str = "paper"
+    model: Optional[Dict[str, int]] = None
+    batch_size: int = 16
+    lr_size: int = 32
+    iterations: int = 600_000
+    learning_rate: float = 4e-4
+    betas: Sequence[float] = (0.9, 0.99)
+    restart_every: int = 150_000
+    eta_min: float = 1e-7
+    amp: str = "auto"
+    workers: int = 2
+    log_every: int = 10
+    val_every: int = 5_000
+    checkpoint_every: int = 1_000
+    keep_checkpoints: int = 3
+    seed: int = 0
+    max_bad_steps: int = 10
+
+    def model_config(self) -> ZSMConfig:
+        if self.model is not None:
+            return ZSMConfig.from_dict(dict(self.model))
+        presets = {"paper": ZSMConfig.paper, "tiny": ZSMConfig.tiny}
+        if self.preset not in presets:
+            raise ValueError(f"preset must be one of {sorted(presets)}, got {self.preset!r}")
+        return presets[self.preset]()
+
+    def __post_init__(self):
+        self.betas = tuple(float(b) for b in self.betas)
+        if self.amp not in ("auto", "bf16", "fp16", "off"):
+            raise ValueError(f"amp must be auto, bf16, fp16 or off, got {self.amp!r}")
+        for name in ("batch_size", "lr_size", "iterations", "restart_every", "keep_checkpoints", "max_bad_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("workers", "log_every", "val_every", "checkpoint_every"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        self.model_config()  # fail early on a bad preset or model dict
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss stayed non-finite for ``max_bad_steps`` steps; the weights were not updated by those steps."""
+
+
+def charbonnier(output: Tensor, target: Tensor, eps: float = 1e-6) -> Tensor:
+    """Charbonnier loss, mean over all elements: mean(sqrt((output - target)^2 + eps)).
+
+    The reference code sums instead; a mean only rescales the gradient, which Adam all but ignores, and keeps
+    the loss readable (about the mean absolute error).
+    """
+    return torch.sqrt((output.float() - target.float()) ** 2 + eps).mean()
+
+
+class StepSampler(Sampler):
+    """Sample numbers for steps ``start + 1, start + 2, ...``: rank r of W takes (step*W + r)*batch + j."""
+
+    def __init__(self, start_step: int, end_step: int, batch_size: int, rank: int = 0, world: int = 1):
+        self.start, self.end, self.batch, self.rank, self.world = start_step, end_step, batch_size, rank, world
+
+    def __iter__(self):
+        for step in range(self.start, self.end):
+            first = (step * self.world + self.rank) * self.batch
+            yield from range(first, first + self.batch)
+
+    def __len__(self) -> int:
+        return (self.end - self.start) * self.batch
+
+
+# --------------------------------------------------------------------------------------------------------
+# Checkpoints of a training run
+# --------------------------------------------------------------------------------------------------------
+def _checkpoint_dir(run_dir) -> Path:
+    return Path(run_dir) / "checkpoints"
+
+
+def latest_checkpoint(run_dir) -> Optional[Path]:
+    """The checkpoint of the highest step in ``run_dir/checkpoints`` (``step-0000123.pt``), or None."""
+    folder = _checkpoint_dir(run_dir)
+    found = sorted(p for p in folder.glob("step-*.pt") if re.fullmatch(r"step-\d+\.pt", p.name)) if folder.is_dir() else []
+    return found[-1] if found else None
+
+
+def _rng_state() -> dict:
+    state = {"torch": torch.get_rng_state(), "python": random.getstate()}
+    np_state = np.random.get_state()
+    state["numpy"] = {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
+                      "has_gauss": int(np_state[3]), "gauss": float(np_state[4])}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict) -> None:
+    torch.set_rng_state(state["torch"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    n = state["numpy"]
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def _save_training_checkpoint(path: Path, model, optimizer, scheduler, scaler, step, cfg, curves) -> None:
+    model_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+    atomic_torch_save({
+        "format": CHECKPOINT_FORMAT, "version": 1, "step": step, "train_config": asdict(cfg),
+        "model_config": model.config.to_dict(), "model": model_state, "sha256": state_dict_digest(model_state),
+        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
+        "rng": _rng_state(), "curves": curves,
+    }, path)
+
+
+def _load_training_checkpoint(path: Path, device) -> dict:
+    state = safe_torch_load(path, map_location=device)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a zsm training checkpoint (format {CHECKPOINT_FORMAT!r})")
+    missing = [k for k in ("step", "model", "sha256", "optimizer", "scheduler", "scaler", "rng", "curves") if k not in state]
+    if missing:
+        raise ValueError(f"{path}: the training checkpoint lacks {missing}")
+    if state_dict_digest(state["model"]) != state["sha256"]:
+        raise ValueError(f"{path}: the weights do not match their recorded SHA-256; the file was altered or damaged")
+    return state
+
+
+# --------------------------------------------------------------------------------------------------------
+# The loop
+# --------------------------------------------------------------------------------------------------------
+def _distributed() -> tuple:
+    """(rank, world size, local rank), initialising the process group when torchrun started us."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, 0
+    if not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def _amp_dtype(amp: str, device: torch.device) -> Optional[torch.dtype]:
+    if device.type != "cuda" or amp == "off":
+        if amp in ("bf16", "fp16") and device.type != "cuda":
+            warnings.warn(f"amp={amp!r} needs a CUDA device; training in float32 on {device}")
+        return None
+    if amp == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
+
+
+def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None, resume: bool = False,
+          progress: bool = True):
+    """Train a ZoomingSlowMo on ``dataset`` as ``cfg`` says; return the model and its curves.
+
+    Args:
+        cfg (TrainConfig): the run.
+        dataset: a :class:`zsm.trainset.WindowSamples` (or any dataset whose sample ``i`` is
+            ``(lr (T, 3, h, w), hr (2T-1, 3, 4h, 4w))``).
+        validate (callable, optional): ``validate(model) -> dict`` of numbers (e.g. PSNR-Y on a held-out clip),
+            run on rank 0 every ``cfg.val_every`` steps and at the end.
+        device (str, optional): "cpu", "cuda", "cuda:N"; default: the local GPU if there is one, else CPU.
+        resume (bool): continue from the latest checkpoint in ``cfg.run_dir`` if there is one.
+        progress (bool): show a progress bar (rank 0).
+
+    Returns:
+        (model, curves): the trained ZoomingSlowMo (unwrapped, in train mode, on ``device``) and the curves
+        {"step": [...], "loss": [...], "lr": [...], "its": [...], "val": [{"step": s, ...}, ...]}, where loss is
+        the mean training loss and its the iterations/s over each logging interval.
+
+    Raises:
+        TrainingDiverged: the loss stayed non-finite for ``cfg.max_bad_steps`` consecutive steps.
+    """
+    rank, world, local_rank = _distributed()
+    if device is None:
+        device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device)
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    run_dir = Path(cfg.run_dir)
+    torch.manual_seed(cfg.seed)
+    model = ZoomingSlowMo(cfg.model_config()).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, betas=tuple(cfg.betas))
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=cfg.restart_every, eta_min=cfg.eta_min)
+    amp_dtype = _amp_dtype(cfg.amp, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    step, curves = 0, {"step": [], "loss": [], "lr": [], "its": [], "val": []}
+
+    latest = latest_checkpoint(run_dir) if resume else None
+    if latest is not None:
+        state = _load_training_checkpoint(latest, device)
+        if state["model_config"] != model.config.to_dict():
+            raise ValueError(f"{latest} holds a {state['model_config']} network, but this run asks for {model.config}")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        scaler.load_state_dict(state["scaler"])
+        _set_rng_state(state["rng"])
+        step, curves = state["step"], state["curves"]
+        if rank == 0:
+            print(f"resuming from {latest} at step {step}")
+    if step >= cfg.iterations:
+        return model, curves
+
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    loader = DataLoader(
+        dataset, batch_size=cfg.batch_size, sampler=StepSampler(step, cfg.iterations, cfg.batch_size, rank, world),
+        num_workers=cfg.workers, pin_memory=device.type == "cuda", persistent_workers=False, drop_last=True,
+    )
+    bar = _progress_bar(step, cfg.iterations) if progress and rank == 0 else None
+    bad_steps, window_start, window_steps, window_loss = 0, time.perf_counter(), 0, 0.0
+
+    def checkpoint_now():
+        if rank != 0:
+            return
+        _save_training_checkpoint(_checkpoint_dir(run_dir) / f"step-{step:07d}.pt", model, optimizer, scheduler,
+                                  scaler, step, cfg, curves)
+        for old in sorted(_checkpoint_dir(run_dir).glob("step-*.pt"))[: -cfg.keep_checkpoints]:
+            old.unlink()
+        _write_curves(run_dir, curves)
+
+    model.train()
+    try:
+        for lr_clip, hr_clip in loader:
+            lr_clip = lr_clip.to(device, non_blocking=True)
+            hr_clip = hr_clip.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                loss = charbonnier(net(lr_clip), hr_clip)
+            finite = torch.isfinite(loss.detach()).to(torch.float32)
+            if world > 1:  # every rank skips together, or the gradient all-reduce would hang
+                dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+            if finite.item() < 1:
+                bad_steps += 1
+                optimizer.zero_grad(set_to_none=True)
+                message = (f"step {step + 1}: the loss is {loss.item()}; the step was skipped and the weights left as "
+                           f"they were ({bad_steps} in a row)")
+                if bad_steps >= cfg.max_bad_steps:
+                    raise TrainingDiverged(message + f"; stopping. The last checkpoint is {latest_checkpoint(run_dir)}; "
+                                           "try a lower learning_rate or amp='off'")
+                warnings.warn(message)
+                continue
+            bad_steps = 0
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            scheduler.step()
+            step += 1
+            window_steps += 1
+            window_loss += loss.item()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+            if cfg.log_every and step % cfg.log_every == 0:
+                elapsed = time.perf_counter() - window_start
+                curves["step"].append(step)
+                curves["loss"].append(window_loss / window_steps)
+                curves["lr"].append(scheduler.get_last_lr()[0])
+                curves["its"].append(window_steps / elapsed)
+                window_start, window_steps, window_loss = time.perf_counter(), 0, 0.0
+            if validate is not None and rank == 0 and cfg.val_every and (step % cfg.val_every == 0 or step == cfg.iterations):
+                model.eval()
+                with torch.no_grad():
+                    curves["val"].append({"step": step, **validate(model)})
+                model.train()
+                if bar is not None:
+                    bar.write(f"step {step}: " + ", ".join(f"{k} {v:.3f}" for k, v in curves["val"][-1].items() if k != "step"))
+            if cfg.checkpoint_every and (step % cfg.checkpoint_every == 0 or step == cfg.iterations):
+                checkpoint_now()
+    except KeyboardInterrupt:
+        if rank == 0:
+            checkpoint_now()
+            print(f"\ninterrupted at step {step}; saved {latest_checkpoint(run_dir)}; run again with resume to continue")
+        raise
+    finally:
+        if bar is not None:
+            bar.close()
+    if rank == 0:
+        save_checkpoint(model, run_dir / "model.pt", meta={"step": step, "train_config": json.dumps(asdict(cfg))})
+        _write_curves(run_dir, curves)
+    return model, curves
+
+
+def _write_curves(run_dir: Path, curves: dict) -> None:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = run_dir / "curves.json.tmp"
+    tmp.write_text(json.dumps(curves))
+    os.replace(tmp, run_dir / "curves.json")
+
+
+def _progress_bar(start: int, total: int):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, initial=start, unit="it", dynamic_ncols=True)
