@@ -93,11 +93,13 @@ def upscale_frames(model, frames: Iterable[np.ndarray], window: int = 4, tile: O
     Frames are read lazily and at most ``window`` of them are held at once, so long videos stream.
 
     Args:
-        model (ZoomingSlowMo): the network (its ``config.scale`` is used); put in eval mode by the caller.
+        model: the network (its ``config.scale`` is used; put it in eval mode first), or any module or callable
+            mapping (1, T, 3, H, W) to (1, 2T-1, 3, sH, sW) with a ``scale`` attribute (the baselines).
         frames: an iterable of RGB uint8 arrays (H, W, 3), all the same size.
         window (int): T, input frames per forward pass (>= 2). Default: 4, as in the paper.
         tile, overlap: see :func:`upscale_window`.
-        device, dtype: where and in which dtype to run; default: those of the model's parameters.
+        device, dtype: where and in which dtype to run; default: those of the model's parameters (CPU and
+            float32 for a model without parameters).
 
     Yields:
         np.ndarray: output frames in order, (sH, sW, 3) uint8; output 2i is input i, 2i+1 lies between.
@@ -107,11 +109,12 @@ def upscale_frames(model, frames: Iterable[np.ndarray], window: int = 4, tile: O
     """
     if window < 2:
         raise ValueError(f"the window must hold at least 2 frames, got {window}")
-    param = next(model.parameters())
-    device = param.device if device is None else torch.device(device)
-    dtype = param.dtype if dtype is None else dtype
+    param = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
+    device = torch.device(device) if device is not None else (param.device if param is not None else torch.device("cpu"))
+    dtype = dtype if dtype is not None else (param.dtype if param is not None else torch.float32)
+    scale = model.config.scale if hasattr(model, "config") else getattr(model, "scale", 4)
     run = lambda held, start, emitted: _run_window(  # noqa: E731
-        model, held, start, emitted, model.config.scale, tile, overlap, device, dtype)
+        model, held, start, emitted, scale, tile, overlap, device, dtype)
     recent: Deque[np.ndarray] = deque(maxlen=window)  # the last `window` frames read
     count = 0  # frames read
     start = 0  # input index where the next window starts

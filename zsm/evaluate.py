@@ -1,0 +1,126 @@
+"""Evaluation with the paper's protocol, for the network and the baselines alike.
+
+Book: chapters 0 and 7.
+
+A clip is a pair (LR inputs (T, h, w, 3), HR ground truth (2T-1, sh, sw, 3)), uint8. A method (the network or a
+baseline: anything that maps (B, T, 3, h, w) in [0, 1] to (B, 2T-1, 3, sh, sw)) runs over the clip in windows of
+4 inputs that share one frame (:func:`zsm.upscale.upscale_frames`), so each output frame is produced and scored
+once. Each output frame is rounded to 8 bits and scored by PSNR and SSIM on the Y channel (BT.601, MATLAB's
+``rgb2ycbcr``), without border crop; scores are averaged over the frames of a clip, then over clips. Input
+frames (even outputs) and interpolated frames (odd outputs) are also averaged separately.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Dict, Iterable, List, Mapping, Optional, Tuple
+
+import numpy as np
+
+from .metrics import psnr_y, ssim_y
+from .upscale import upscale_frames
+
+__all__ = ["ClipScore", "score_frames", "evaluate_clip", "evaluate", "summarise", "format_table"]
+
+
+@dataclass
+class ClipScore:
+    """Scores of one method on one clip (dB for PSNR), and its speed in output frames per second."""
+
+    method: str
+    clip: str
+    frames: int
+    psnr_y: float
+    ssim_y: float
+    psnr_y_input: float
+    psnr_y_interp: float
+    ssim_y_input: float
+    ssim_y_interp: float
+    fps: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def score_frames(outputs: List[np.ndarray], truth: np.ndarray, ssim: bool = True) -> Dict[str, float]:
+    """Per-frame PSNR-Y / SSIM-Y of 2T-1 outputs against the truth, averaged: all, input and interpolated frames.
+
+    Args:
+        outputs: 2T-1 frames (sH, sW, 3) uint8.
+        truth: (2T-1, sH, sW, 3) uint8.
+        ssim (bool): also compute SSIM-Y (slower). Default: True.
+    """
+    if len(outputs) != len(truth):
+        raise ValueError(f"{len(outputs)} output frames but {len(truth)} ground-truth frames")
+    psnrs = np.array([psnr_y(o, t) for o, t in zip(outputs, truth)])
+    ssims = np.array([ssim_y(o, t) for o, t in zip(outputs, truth)]) if ssim else np.full(len(truth), np.nan)
+    return {
+        "psnr_y": float(psnrs.mean()), "ssim_y": float(ssims.mean()),
+        "psnr_y_input": float(psnrs[0::2].mean()), "psnr_y_interp": float(psnrs[1::2].mean()),
+        "ssim_y_input": float(ssims[0::2].mean()), "ssim_y_interp": float(ssims[1::2].mean()),
+    }
+
+
+def evaluate_clip(method, lr: np.ndarray, hr: np.ndarray, name: str = "method", clip: str = "clip",
+                  window: int = 4, tile: Optional[int] = None, ssim: bool = True, device=None) -> ClipScore:
+    """Run ``method`` over one clip with the paper's protocol and score it.
+
+    Args:
+        method: the network or a baseline (see the module docstring).
+        lr: (T, h, w, 3) uint8 inputs, T >= 2.
+        hr: (2T-1, sh, sw, 3) uint8 ground truth.
+        name, clip: labels for the result.
+        window (int): inputs per forward pass. Paper: 4.
+        tile (int, optional): spatial tiles (see :func:`zsm.upscale.upscale_window`).
+        ssim (bool): also compute SSIM-Y.
+        device: where to run; default: the method's own.
+    """
+    if lr.ndim != 4 or hr.ndim != 4 or len(hr) != 2 * len(lr) - 1:
+        raise ValueError(f"expected LR (T, h, w, 3) and HR (2T-1, sh, sw, 3), got {lr.shape} and {hr.shape}")
+    start = time.perf_counter()
+    outputs = list(upscale_frames(method, iter(lr), window=window, tile=tile, device=device))
+    seconds = time.perf_counter() - start
+    if outputs[0].shape != hr.shape[1:]:
+        raise ValueError(f"the method gave frames of {outputs[0].shape}, the ground truth is {hr.shape[1:]}")
+    return ClipScore(method=name, clip=clip, frames=len(outputs), fps=len(outputs) / seconds,
+                     **score_frames(outputs, hr, ssim))
+
+
+def evaluate(methods: Mapping[str, object], clips: Mapping[str, Tuple[np.ndarray, np.ndarray]], window: int = 4,
+             tile: Optional[int] = None, ssim: bool = True, progress=None) -> List[ClipScore]:
+    """Every method on every clip: a list of :class:`ClipScore`, clips in order, methods in order."""
+    scores = []
+    for clip, (lr, hr) in clips.items():
+        for name, method in methods.items():
+            if progress is not None:
+                progress(f"{name} on {clip} ({len(lr)} inputs of {lr.shape[2]}x{lr.shape[1]})")
+            scores.append(evaluate_clip(method, lr, hr, name, clip, window, tile, ssim))
+    return scores
+
+
+def summarise(scores: Iterable[ClipScore]) -> List[dict]:
+    """Per-clip rows plus, for each method, an "average" row: scores averaged over clips (frames/s over frames)."""
+    scores = list(scores)
+    rows = [s.as_dict() for s in scores]
+    for method in dict.fromkeys(s.method for s in scores):
+        mine = [s for s in scores if s.method == method]
+        row = {"method": method, "clip": "average", "frames": sum(s.frames for s in mine)}
+        for key in ("psnr_y", "ssim_y", "psnr_y_input", "psnr_y_interp", "ssim_y_input", "ssim_y_interp"):
+            row[key] = float(np.mean([getattr(s, key) for s in mine]))
+        row["fps"] = row["frames"] / sum(s.frames / s.fps for s in mine)
+        rows.append(row)
+    return rows
+
+
+def format_table(rows: List[dict]) -> str:
+    """A plain-text table of :func:`summarise` rows."""
+    header = ["clip", "method", "frames", "PSNR-Y", "SSIM-Y", "PSNR-Y in", "PSNR-Y interp", "frames/s"]
+    lines = [header]
+    for r in rows:
+        lines.append([r["clip"], r["method"], str(r["frames"]), f"{r['psnr_y']:.2f}", f"{r['ssim_y']:.4f}",
+                      f"{r['psnr_y_input']:.2f}", f"{r['psnr_y_interp']:.2f}", f"{r['fps']:.2f}"])
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    out = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+           for line in lines]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(out)

@@ -1,0 +1,155 @@
+"""Training samples: 7-frame windows of HR footage, aligned LR/HR crops, flips, rotations, time reversal.
+
+Book: chapter 6.
+
+A sample is drawn from a *source* of HR windows (real footage in memory, or the Vimeo-90K septuplets on
+disk). As in the paper, the LR inputs are the even frames (0, 2, 4, 6) of the window downscaled x4 with
+MATLAB-style bicubic over the *whole frame*; crops are taken afterwards at aligned positions (LR (y, x),
+HR (4y, 4x)), so no crop border is downscaled differently from the full frame.
+
+Every random choice of sample ``i`` comes from a generator seeded with ``(seed, i)``: the same index always
+gives the same sample, in any worker and on any rank, which is what makes resumed training exact.
+"""
+from __future__ import annotations
+
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .resize import make_lr
+
+__all__ = ["FootageWindows", "VimeoWindows", "WindowSamples", "augment"]
+
+
+class FootageWindows:
+    """Every window of ``frames`` consecutive frames of some in-memory HR clips, with precomputed LR frames.
+
+    Args:
+        clips: HR clips, each (N, H, W, 3) uint8 with N >= frames.
+        frames (int): HR frames per window, 2T-1. Default: 7.
+        scale (int): s. Default: 4.
+    """
+
+    def __init__(self, clips: Sequence[np.ndarray], frames: int = 7, scale: int = 4):
+        if frames < 3 or frames % 2 == 0:
+            raise ValueError(f"a window needs an odd number of HR frames >= 3 (2T-1), got {frames}")
+        self.frames, self.scale = frames, scale
+        self.hr: List[np.ndarray] = []
+        self.lr: List[np.ndarray] = []
+        for i, clip in enumerate(clips):
+            clip = np.asarray(clip)
+            if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8:
+                raise ValueError(f"clip {i}: expected uint8 frames (N, H, W, 3), got {clip.dtype} {clip.shape}")
+            if len(clip) < frames:
+                raise ValueError(f"clip {i} has {len(clip)} frames; a training window needs {frames}")
+            lr = make_lr(clip, scale)  # (N, H/s, W/s, 3): the LR version of every frame
+            self.hr.append(_modcrop(clip, scale))  # (N, H', W', 3) with H' = s * LR height
+            self.lr.append(lr)
+        if not self.hr:
+            raise ValueError("no clips to train on")
+        self.counts = np.array([len(c) - frames + 1 for c in self.hr])
+
+    def __len__(self) -> int:
+        return int(self.counts.sum())
+
+    def window(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
+        """LR inputs (T, h, w, 3) and HR targets (2T-1, sh, sw, 3), uint8, of window ``index``."""
+        clip = int(np.searchsorted(np.cumsum(self.counts), index, side="right"))
+        start = index - int(self.counts[:clip].sum())
+        hr = self.hr[clip][start: start + self.frames]
+        lr = self.lr[clip][start: start + self.frames: 2]
+        return lr, hr
+
+
+class VimeoWindows:
+    """The Vimeo-90K septuplets of a split, read from disk when asked for; LR made on the fly.
+
+    Args:
+        root: the folder with ``sequences/`` and ``sep_trainlist.txt`` / ``sep_testlist.txt``.
+        split (str): "train" or "test".
+        scale (int): s. Default: 4.
+    """
+
+    def __init__(self, root, split: str = "train", scale: int = 4):
+        from .data import load_vimeo_septuplet, vimeo_septuplets
+
+        self._load = load_vimeo_septuplet
+        self.root, self.names = root, vimeo_septuplets(root, split)
+        self.scale, self.frames = scale, 7
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def window(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
+        hr = self._load(self.root, self.names[index])  # (7, H, W, 3) uint8
+        return make_lr(hr[::2], self.scale), _modcrop(hr, self.scale)
+
+
+def augment(lr: np.ndarray, hr: np.ndarray, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+    """The paper's augmentation, the same on LR and HR: horizontal and vertical flips, a 90-degree rotation
+    (each with probability 1/2), and the whole window reversed in time with probability 1/2.
+
+    Shape:
+        lr: (T, h, w, 3), hr: (2T-1, H, W, 3) -> the same shapes (h and w swap when rotated).
+    """
+    if rng.random() < 0.5:
+        lr, hr = lr[:, :, ::-1], hr[:, :, ::-1]
+    if rng.random() < 0.5:
+        lr, hr = lr[:, ::-1], hr[:, ::-1]
+    if rng.random() < 0.5:
+        lr, hr = lr.transpose(0, 2, 1, 3), hr.transpose(0, 2, 1, 3)
+    if rng.random() < 0.5:
+        lr, hr = lr[::-1], hr[::-1]
+    return lr, hr
+
+
+class WindowSamples(Dataset):
+    """Random aligned crops of the windows of a source, as float tensors in [0, 1].
+
+    Sample ``i`` is a pure function of ``(seed, i)``; the dataset is as long as ``length`` says (the trainer
+    asks for sample numbers step * batch + j, so it never runs out).
+
+    Args:
+        source: a :class:`FootageWindows` or :class:`VimeoWindows`.
+        lr_size (int): side of the LR crop. Paper: 32 (HR 128).
+        augment (bool): flips, rotations and time reversal. Default: True.
+        seed (int): the seed of every random choice. Default: 0.
+        length (int): the number of distinct sample numbers. Default: 2**62.
+
+    Shape:
+        sample: (lr (T, 3, lr_size, lr_size), hr (2T-1, 3, s*lr_size, s*lr_size)), float32.
+    """
+
+    def __init__(self, source, lr_size: int = 32, augment: bool = True, seed: int = 0, length: int = 2**62):
+        self.source, self.lr_size, self.augment, self.seed, self.length = source, lr_size, augment, seed, length
+        lr, _ = source.window(0)
+        if lr.shape[1] < lr_size or lr.shape[2] < lr_size:
+            raise ValueError(f"LR frames of {lr.shape[1]}x{lr.shape[2]} are smaller than the {lr_size}x{lr_size} crop")
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, index])
+        lr, hr = self.source.window(int(rng.integers(len(self.source))))
+        s, n = self.source.scale, self.lr_size
+        y = int(rng.integers(lr.shape[1] - n + 1))
+        x = int(rng.integers(lr.shape[2] - n + 1))
+        lr = lr[:, y: y + n, x: x + n]
+        hr = hr[:, s * y: s * (y + n), s * x: s * (x + n)]
+        if self.augment:
+            lr, hr = augment(lr, hr, rng)
+        return _to_tensor(lr), _to_tensor(hr)
+
+
+def _modcrop(frames: np.ndarray, scale: int) -> np.ndarray:
+    """Crop (..., H, W, 3) to the top-left multiple of ``scale``, as :func:`zsm.resize.make_lr` does."""
+    h, w = frames.shape[-3:-1]
+    return frames[..., : h - h % scale, : w - w % scale, :]
+
+
+def _to_tensor(frames: np.ndarray) -> torch.Tensor:
+    """(N, H, W, 3) uint8 -> (N, 3, H, W) float32 in [0, 1]."""
+    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div_(255)
