@@ -1,0 +1,348 @@
+"""Reading and writing video files and folders of frames, as uint8 RGB arrays.
+
+Book: chapter 7.
+
+Frames are always numpy ``uint8`` RGB, one frame (H, W, 3), a clip (T, H, W, 3). Sources are a video file
+(anything OpenCV's FFmpeg can decode: mp4, avi, mkv, ...) or a folder of image files, read in natural order
+(``2.png`` before ``10.png``). Writing never replaces an existing output unless ``overwrite=True``.
+
+OpenCV comes from the ``opencv-python-headless`` wheel. Both that and ``opencv-python`` install the same
+``cv2`` module with FFmpeg inside, but ``opencv-python`` also bundles Qt for ``cv2.imshow``, and Qt needs the
+system's ``libGL.so.1``, ``libglib-2.0`` and ``libgthread-2.0``: on a fresh Debian or Docker slim image
+``import cv2`` then fails with "libGL.so.1: cannot open shared object file". The headless wheel needs nothing
+beyond libc, so it imports on such machines, on CI and on Colab (which already ships OpenCV). We never open
+windows, so nothing is lost. (Install only one of the two into an environment: they overwrite each other.)
+
+MP4 files are written with the MPEG-4 Part 2 codec (``mp4v``), the one MP4 encoder in OpenCV's wheels (they
+carry no H.264 encoder). It is lossy: reading back gives frames close to, not equal to, what was written, and
+it needs even width and height. For exact frames, write a folder of PNGs with :func:`write_frames`.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, List, Tuple, Union
+
+import numpy as np
+
+try:
+    import cv2
+except ImportError as error:  # pragma: no cover - depends on the environment
+    raise ImportError("zsm.video needs OpenCV: pip install opencv-python-headless") from error
+
+__all__ = ["IMAGE_SUFFIXES", "VideoInfo", "probe_video", "read_video", "iter_video", "read_image",
+           "list_frames", "read_frames", "write_video", "write_frames"]
+
+PathLike = Union[str, os.PathLike]
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video container says about itself; ``frames`` is the container's count and may be approximate."""
+
+    frames: int
+    fps: float
+    height: int
+    width: int
+
+
+def _existing_file(path: PathLike) -> Path:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no such video file: {path}")
+    if not path.is_file():
+        raise ValueError(f"expected a video file, got a folder: {path} (use read_frames for a folder of images)")
+    return path
+
+
+def _open(path: PathLike) -> "cv2.VideoCapture":
+    path = _existing_file(path)
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        capture.release()
+        raise ValueError(f"cannot decode {path}: not a video OpenCV can read, or a corrupt file")
+    return capture
+
+
+def probe_video(path: PathLike) -> VideoInfo:
+    """Frame count, frame rate and size of a video file, without decoding it.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a readable video.
+    """
+    capture = _open(path)
+    try:
+        return VideoInfo(frames=int(capture.get(cv2.CAP_PROP_FRAME_COUNT)), fps=float(capture.get(cv2.CAP_PROP_FPS)),
+                         height=int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)),
+                         width=int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)))
+    finally:
+        capture.release()
+
+
+def _check_chunk_size(chunk_size: int) -> None:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        raise ValueError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+
+
+def iter_video(source: PathLike, chunk_size: int = 32) -> Iterator[np.ndarray]:
+    """Read a video file or a folder of frames lazily, ``chunk_size`` frames at a time.
+
+    Only one chunk is held in memory, so arbitrarily long videos stream. A missing source or a bad chunk size
+    raise at once; an undecodable file or image raises on the ``next()`` that reaches it.
+
+    Args:
+        source: a video file, or a folder of image files (see :func:`read_frames`).
+        chunk_size (int): frames per chunk (the last chunk may be shorter). Default: 32.
+
+    Yields:
+        np.ndarray: (n, H, W, 3) uint8 RGB, 1 <= n <= chunk_size.
+
+    Raises:
+        FileNotFoundError: no such file or folder.
+        ValueError: undecodable video or image, a video with zero frames, frames of different sizes.
+    """
+    _check_chunk_size(chunk_size)
+    if not Path(source).exists():
+        raise FileNotFoundError(f"no such video file or frame folder: {source}")
+    return _iter_folder(source, chunk_size) if Path(source).is_dir() else _iter_file(source, chunk_size)
+
+
+def _iter_folder(source: PathLike, chunk_size: int) -> Iterator[np.ndarray]:
+    files = list_frames(source)
+    for start in range(0, len(files), chunk_size):
+        names = files[:1] + files[start: start + chunk_size]  # the first file sets the size of every chunk
+        yield _stack([read_image(f) for f in names], names)[1:]
+
+
+def _iter_file(source: PathLike, chunk_size: int) -> Iterator[np.ndarray]:
+    capture = _open(source)
+    try:
+        chunk: List[np.ndarray] = []
+        count = 0
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            chunk.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))  # (H, W, 3) BGR -> RGB
+            count += 1
+            if len(chunk) == chunk_size:
+                yield np.stack(chunk)  # (chunk_size, H, W, 3)
+                chunk = []
+        if chunk:
+            yield np.stack(chunk)  # (n, H, W, 3)
+        if count == 0:
+            raise ValueError(f"{source} holds no decodable frame (empty or corrupt video)")
+    finally:
+        capture.release()
+
+
+def read_video(path: PathLike) -> Tuple[np.ndarray, float]:
+    """Read a whole video file into memory.
+
+    Args:
+        path: a video file (mp4, avi, mkv, ...).
+
+    Returns:
+        (frames, fps): frames (T, H, W, 3) uint8 RGB, T >= 1; fps as the container states it (0.0 if unknown).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: a folder, an undecodable or corrupt file, or zero frames.
+    """
+    path = _existing_file(path)
+    fps = probe_video(path).fps
+    return np.concatenate(list(iter_video(path, chunk_size=64))), fps
+
+
+def _natural_key(name: str):
+    parts = re.split(r"(\d+)", name)  # text, number, text, number, ..., text
+    return [int(p) if i % 2 else p.lower() for i, p in enumerate(parts)], name
+
+
+def list_frames(folder: PathLike) -> List[Path]:
+    """The image files of a frame folder, in natural order (``im2.png`` before ``im10.png``).
+
+    Hidden files (names starting with ".", e.g. ``.DS_Store``) are ignored; anything else that is not an image
+    file (by suffix, one of ``IMAGE_SUFFIXES``) is an error, so that a stray file never becomes a frame.
+
+    Raises:
+        FileNotFoundError: no such folder.
+        ValueError: not a folder, a non-image entry, or no image at all.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise FileNotFoundError(f"no such frame folder: {folder}")
+    if not folder.is_dir():
+        raise ValueError(f"expected a folder of frames, got a file: {folder} (use read_video for a video file)")
+    files = []
+    for entry in sorted(folder.iterdir(), key=lambda p: _natural_key(p.name)):
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir() or entry.suffix.lower() not in IMAGE_SUFFIXES:
+            raise ValueError(f"{entry} is not an image file; a frame folder must hold only images "
+                             f"({', '.join(IMAGE_SUFFIXES)})")
+        files.append(entry)
+    if not files:
+        raise ValueError(f"no image files in the frame folder {folder}")
+    return files
+
+
+def read_image(path: PathLike) -> np.ndarray:
+    """Read one image file as (H, W, 3) uint8 RGB (grey images are repeated on 3 channels, 16-bit scaled to 8).
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: not a decodable image.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such image file: {path}")
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # (H, W, 3) uint8 BGR, or None
+    if image is None:
+        raise ValueError(f"cannot decode the image {path} (corrupt or not an image)")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _stack(frames: List[np.ndarray], names: List[Path]) -> np.ndarray:
+    for frame, name in zip(frames, names):
+        if frame.shape != frames[0].shape:
+            raise ValueError(f"{name} is {frame.shape[1]}x{frame.shape[0]}, but {names[0]} is "
+                             f"{frames[0].shape[1]}x{frames[0].shape[0]}: all frames must have one size")
+    return np.stack(frames)  # (n, H, W, 3)
+
+
+def read_frames(folder: PathLike) -> np.ndarray:
+    """Read a folder of image files (PNG, JPEG, ...) as one clip, in natural order of their names.
+
+    Args:
+        folder: the folder; it must hold only image files (hidden files are ignored).
+
+    Returns:
+        np.ndarray: (T, H, W, 3) uint8 RGB.
+
+    Raises:
+        FileNotFoundError: no such folder.
+        ValueError: a non-image entry (named in the message), an undecodable image, no images, different sizes.
+    """
+    files = list_frames(folder)
+    return _stack([read_image(f) for f in files], files)
+
+
+def _check_frame(frame, index: int, shape=None) -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise ValueError(f"frame {index}: expected uint8 RGB (H, W, 3), got {frame.dtype} {frame.shape}")
+    if shape is not None and frame.shape != shape:
+        raise ValueError(f"frame {index} has shape {frame.shape}, but frame 0 has {shape}: all frames must have one size")
+    return frame
+
+
+def _frames_of(frames) -> Iterable:
+    if isinstance(frames, np.ndarray):
+        if frames.ndim != 4:
+            raise ValueError(f"expected frames (T, H, W, 3) or an iterable of (H, W, 3), got shape {frames.shape}")
+        return list(frames)
+    return frames
+
+
+def write_video(path: PathLike, frames, fps: float, overwrite: bool = False) -> Path:
+    """Write frames to an MP4 file (MPEG-4 Part 2, lossy; see the module docstring).
+
+    The file is written under a temporary name beside ``path`` and renamed when complete, so a failure never
+    leaves a truncated video at ``path``.
+
+    Args:
+        path: the output file; it must end in ``.mp4``. Missing parent folders are created.
+        frames: (T, H, W, 3) uint8 RGB, or any iterable of (H, W, 3) uint8 RGB frames (e.g. a generator that
+            streams a long video). H and W must be even.
+        fps (float): frames per second, > 0.
+        overwrite (bool): replace an existing file at ``path``. Default: False.
+
+    Returns:
+        Path: ``path``.
+
+    Raises:
+        FileExistsError: ``path`` exists and ``overwrite`` is False.
+        ValueError: not ``.mp4``, fps <= 0, bad frames, odd size, or no frames at all.
+        RuntimeError: OpenCV could not open an encoder.
+    """
+    path = Path(path)
+    if path.suffix.lower() != ".mp4":
+        raise ValueError(f"write_video writes .mp4 files, got {path.name!r}")
+    if not (isinstance(fps, (int, float)) and np.isfinite(fps) and fps > 0):
+        raise ValueError(f"fps must be a positive number, got {fps!r}")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.stem}.partial.mp4")
+    writer, shape = None, None
+    try:
+        for index, frame in enumerate(_frames_of(frames)):
+            frame = _check_frame(frame, index, shape)
+            if writer is None:
+                shape = frame.shape
+                if shape[0] % 2 or shape[1] % 2:
+                    raise ValueError(f"MP4 (mp4v) needs even width and height, got {shape[1]}x{shape[0]}; "
+                                     "crop a pixel or use write_frames")
+                writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), float(fps),
+                                         (shape[1], shape[0]))
+                if not writer.isOpened():
+                    raise RuntimeError(f"OpenCV could not open an mp4v encoder for {partial}")
+            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        if writer is None:
+            raise ValueError("no frames to write")
+        writer.release()
+        writer = None
+        os.replace(partial, path)
+    finally:
+        if writer is not None:
+            writer.release()
+        if partial.exists():
+            partial.unlink()
+    return path
+
+
+def write_frames(folder: PathLike, frames, overwrite: bool = False, start: int = 0) -> List[Path]:
+    """Write frames as lossless PNG files ``00000000.png``, ``00000001.png``, ... into a folder.
+
+    Args:
+        folder: the output folder, created if missing.
+        frames: (T, H, W, 3) uint8 RGB, or any iterable of (H, W, 3) uint8 RGB frames.
+        overwrite (bool): if the folder already holds image files, delete those image files first (other files
+            are left alone). Default: False, and then such a folder is an error.
+        start (int): number of the first file. Default: 0.
+
+    Returns:
+        list of Path: the files written, in order.
+
+    Raises:
+        FileExistsError: the folder holds image files and ``overwrite`` is False.
+        ValueError: ``folder`` is a file, bad frames, or no frames at all.
+        OSError: a file could not be written.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ValueError(f"expected a folder to write frames into, got a file: {folder}")
+    if folder.is_dir():
+        old = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+        if old and not overwrite:
+            raise FileExistsError(f"{folder} already holds {len(old)} image files; pass overwrite=True to replace them")
+        for p in old:
+            p.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    written: List[Path] = []
+    shape = None
+    for i, frame in enumerate(_frames_of(frames)):
+        frame = _check_frame(frame, i, shape)
+        shape = frame.shape
+        name = folder / f"{start + i:08d}.png"
+        if not cv2.imwrite(str(name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)):
+            raise OSError(f"OpenCV could not write {name}")
+        written.append(name)
+    if not written:
+        raise ValueError("no frames to write")
+    return written
