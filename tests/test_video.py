@@ -76,6 +76,9 @@ def test_existing_outputs_are_not_overwritten_unless_asked(tmp_path):
     write_frames(tmp_path / "f", clip)
     with pytest.raises(FileExistsError, match="3 image files"):
         write_frames(tmp_path / "f", clip)
+    with pytest.raises(ValueError, match="uint8 RGB"):
+        write_frames(tmp_path / "f", clip.astype(np.float32), overwrite=True)  # refused before deleting anything
+    assert len(read_frames(tmp_path / "f")) == 3
     write_frames(tmp_path / "f", clip[:1], overwrite=True)  # the old frames are removed, not left behind
     assert len(read_frames(tmp_path / "f")) == 1
 

@@ -19,6 +19,7 @@ it needs even width and height. For exact frames, write a folder of PNGs with :f
 """
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from dataclasses import dataclass
@@ -327,6 +328,11 @@ def write_frames(folder: PathLike, frames, overwrite: bool = False, start: int =
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"expected a folder to write frames into, got a file: {folder}")
+    frames = iter(_frames_of(frames))
+    first = next(frames, None)
+    if first is None:
+        raise ValueError("no frames to write")
+    first = _check_frame(first, 0)  # checked before any old frame is deleted
     if folder.is_dir():
         old = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
         if old and not overwrite:
@@ -335,14 +341,10 @@ def write_frames(folder: PathLike, frames, overwrite: bool = False, start: int =
             p.unlink()
     folder.mkdir(parents=True, exist_ok=True)
     written: List[Path] = []
-    shape = None
-    for i, frame in enumerate(_frames_of(frames)):
-        frame = _check_frame(frame, i, shape)
-        shape = frame.shape
+    for i, frame in enumerate(itertools.chain([first], frames)):
+        frame = _check_frame(frame, i, first.shape)
         name = folder / f"{start + i:08d}.png"
         if not cv2.imwrite(str(name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)):
             raise OSError(f"OpenCV could not write {name}")
         written.append(name)
-    if not written:
-        raise ValueError("no frames to write")
     return written

@@ -1,0 +1,80 @@
+"""Facts about zsm.baselines: shapes of the network's interface, and flow interpolation beating frame averaging."""
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from zsm.baselines import BicubicAverage, FlowThenBicubic
+from zsm.metrics import psnr
+from zsm.resize import imresize, make_lr
+
+
+def translating_clip(frames=7, h=96, w=128, step=4, seed=0):
+    """HR frames of a smooth random texture moving left by `step` pixels per frame (new content enters at the
+    right edge): (frames, h, w, 3) uint8."""
+    rng = np.random.default_rng(seed)
+    texture = cv2.GaussianBlur(rng.random((h, w + step * frames, 3)).astype(np.float32), (0, 0), 6)
+    texture = (texture - texture.min()) / (texture.max() - texture.min())
+    return np.stack([(255 * texture[:, step * k: step * k + w]).round().astype(np.uint8) for k in range(frames)])
+
+
+def test_flow_interpolation_finds_the_true_middle_frame_where_averaging_blurs_it():
+    hr = translating_clip()  # 4 HR px per frame: the LR inputs (even frames) move 2 LR px, the middle 1 LR px
+    lr = make_lr(hr[::2])  # (4, 24, 32, 3)
+    flow_out, avg_out = FlowThenBicubic()(lr), BicubicAverage()(lr)  # (7, 96, 128, 3) uint8 each
+    inner = (slice(16, -16), slice(16, -16))  # away from the edges, where content enters and leaves
+    for k in (1, 3, 5):  # the interpolated frames
+        gain = psnr(flow_out[k][inner], hr[k][inner]) - psnr(avg_out[k][inner], hr[k][inner])
+        assert gain > 6, f"frame {k}: flow is only {gain:.1f} dB better than averaging"
+    np.testing.assert_array_equal(flow_out[::2], avg_out[::2])  # the input frames are plain bicubic in both
+
+
+def test_flow_interpolation_of_a_uniform_two_pixel_shift_is_the_one_pixel_shift_inside():
+    hr = translating_clip(frames=3, step=8)  # LR inputs 2 px apart; the true middle is 1 LR px from each
+    lr = make_lr(hr).astype(np.float32) / 255  # (3, 24, 32, 3): frame 1 is the true middle of frames 0 and 2
+    middle = FlowThenBicubic().interpolate(lr[0], lr[2])
+    error = np.abs(middle - lr[1])[4:-4, 4:-4]  # away from the edges, where content enters and leaves
+    assert error.mean() < 0.002 and error.max() < 0.05  # (averaging: mean ~0.06, max ~0.25)
+
+
+def test_bicubic_average_equals_upscaling_then_averaging_because_bicubic_is_linear():
+    x = torch.rand(2, 3, 3, 6, 5, dtype=torch.float64)
+    out = BicubicAverage()(x)
+    assert out.shape == (2, 5, 3, 24, 20) and out.dtype == torch.float64
+    up = imresize(x, 4)  # (2, 3, 3, 24, 20)
+    torch.testing.assert_close(out[:, ::2], up)
+    torch.testing.assert_close(out[:, 1::2], 0.5 * (up[:, :-1] + up[:, 1:]))
+
+
+@pytest.mark.parametrize("model", [BicubicAverage(), FlowThenBicubic(), FlowThenBicubic(method="farneback")])
+def test_the_tensor_and_uint8_interfaces_agree(model):
+    frames = translating_clip(frames=3, h=32, w=48)  # (3, 32, 48, 3), used here as LR frames
+    x = torch.from_numpy(frames).permute(0, 3, 1, 2).unsqueeze(0).float() / 255  # (1, 3, 3, 32, 48)
+    out = model(x)
+    assert out.shape == (1, 5, 3, 128, 192) and out.dtype == torch.float32
+    frames_out = model(frames)
+    assert frames_out.shape == (5, 128, 192, 3) and frames_out.dtype == np.uint8
+    expected = (out[0].permute(0, 2, 3, 1).clamp(0, 1) * 255).numpy()
+    assert np.abs(frames_out - expected).max() < 1.5  # float32 vs float64, then rounding
+
+
+def test_other_scales_and_tiny_frames_work():
+    assert BicubicAverage(scale=2)(torch.rand(1, 2, 3, 5, 7)).shape == (1, 3, 3, 10, 14)
+    assert FlowThenBicubic()(torch.rand(1, 2, 3, 5, 7)).shape == (1, 3, 3, 20, 28)  # DIS needs 12 px: padded
+
+
+@pytest.mark.parametrize("call, error, fragment", [
+    (lambda: BicubicAverage()(torch.rand(1, 1, 3, 8, 8)), ValueError, "T >= 2"),
+    (lambda: BicubicAverage()(torch.rand(1, 4, 4, 8, 8)), ValueError, "(B, T, 3, H, W)"),
+    (lambda: BicubicAverage()(torch.rand(4, 3, 8, 8)), ValueError, "(B, T, 3, H, W)"),
+    (lambda: FlowThenBicubic()(torch.zeros(1, 2, 3, 8, 8, dtype=torch.uint8)), TypeError, "float tensor"),
+    (lambda: FlowThenBicubic()(np.zeros((1, 8, 8, 3), np.uint8)), ValueError, "T >= 2"),
+    (lambda: FlowThenBicubic()(np.zeros((2, 8, 8, 3), np.int32)), TypeError, "uint8 frames or float"),
+    (lambda: FlowThenBicubic()([[0]]), TypeError, "numpy frames (T, H, W, 3)"),
+    (lambda: FlowThenBicubic(method="raft"), ValueError, "'dis' or 'farneback'"),
+    (lambda: BicubicAverage(scale=0), ValueError, "scale"),
+])
+def test_bad_input_is_refused_with_a_message(call, error, fragment):
+    with pytest.raises(error) as info:
+        call()
+    assert fragment in str(info.value)

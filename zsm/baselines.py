@@ -1,0 +1,170 @@
+"""Two classical baselines for space-time video super-resolution, with the network's interface.
+
+Book: chapter 8.
+
+Both are *two-stage* methods, the kind the paper compares against: first make the missing frames at low
+resolution (temporal interpolation), then upscale every frame with MATLAB bicubic (:mod:`zsm.resize`).
+
+* :class:`BicubicAverage`: a missing frame is the average of its two neighbours. Bicubic resizing is linear, so
+  averaging in LR and then upscaling equals upscaling and then averaging (up to rounding); we average in LR,
+  which is 16 times cheaper.
+* :class:`FlowThenBicubic`: a missing frame is made by optical flow (OpenCV's DIS or Farneback): both neighbours
+  are warped half-way toward the middle time by backward warping (``cv2.remap``, bilinear, edge pixels
+  repeated) and averaged, then every frame is upscaled by bicubic.
+
+Like :class:`zsm.model.ZoomingSlowMo`, they map a float tensor (B, T, 3, H, W) in [0, 1] to
+(B, 2T-1, 3, sH, sW): output ``2i`` is input ``i`` upscaled, output ``2i+1`` lies half-way between inputs ``i``
+and ``i+1``. Outputs are not clipped (bicubic overshoots a little at edges), as the network's are not.
+They also take uint8 frames (T, H, W, 3) and then return uint8 frames (2T-1, sH, sW, 3).
+They are ``nn.Module`` subclasses without parameters, so ``.eval()`` / ``.to()`` work as for the network.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from .resize import resize_axes, to_uint8
+
+__all__ = ["BicubicAverage", "FlowThenBicubic"]
+
+
+def _check_scale(scale: int) -> int:
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
+        raise ValueError(f"scale must be an integer >= 1, got {scale!r}")
+    return int(scale)
+
+
+def _check_tensor(x: Tensor) -> Tensor:
+    if not x.is_floating_point():
+        raise TypeError(f"expected a float tensor (B, T, 3, H, W) in [0, 1], got dtype {x.dtype}")
+    if x.ndim != 5 or x.shape[2] != 3 or x.shape[1] < 2 or x.shape[3] < 1 or x.shape[4] < 1:
+        raise ValueError(f"expected a tensor (B, T, 3, H, W) with T >= 2 RGB frames, got shape {tuple(x.shape)}")
+    return x
+
+
+class _TwoStage(nn.Module):
+    """Interpolate the missing frames in LR (``middle_frames``), then upscale all frames by MATLAB bicubic."""
+
+    def __init__(self, scale: int = 4):
+        super().__init__()
+        self.scale = _check_scale(scale)
+
+    def middle_frames(self, x: Tensor) -> Tensor:
+        """(B, T, 3, H, W) -> the T-1 frames half-way between neighbours, (B, T-1, 3, H, W)."""
+        raise NotImplementedError
+
+    def forward(self, x):
+        """Space-time super-resolution of a clip.
+
+        Args:
+            x: float tensor (B, T, 3, H, W) in [0, 1]; or numpy frames (T, H, W, 3), uint8 or float in [0, 1].
+
+        Returns:
+            Tensor (B, 2T-1, 3, sH, sW) of the input's dtype and device; for numpy input, numpy frames
+            (2T-1, sH, sW, 3), uint8 (rounded, clipped) for uint8 input, else float64.
+
+        Raises:
+            TypeError: not a float tensor / numpy array of uint8 or float.
+            ValueError: wrong shape, or fewer than 2 frames.
+        """
+        if isinstance(x, np.ndarray):
+            return self._forward_numpy(x)
+        if not isinstance(x, Tensor):
+            raise TypeError(f"expected a tensor (B, T, 3, H, W) or numpy frames (T, H, W, 3), got {type(x).__name__}")
+        x = _check_tensor(x)
+        b, t = x.shape[:2]
+        mids = self.middle_frames(x)  # (B, T-1, 3, H, W)
+        pairs = torch.stack([x[:, :-1], mids], dim=2)  # (B, T-1, 2, 3, H, W): input i, then the frame after it
+        seq = torch.cat([pairs.flatten(1, 2), x[:, -1:]], dim=1)  # (B, 2T-1, 3, H, W)
+        return resize_axes(seq, float(self.scale))  # (B, 2T-1, 3, sH, sW)
+
+    def _forward_numpy(self, frames: np.ndarray) -> np.ndarray:
+        if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) < 2:
+            raise ValueError(f"expected frames (T, H, W, 3) with T >= 2, got shape {frames.shape}")
+        if frames.dtype == np.uint8:
+            clip = frames.astype(np.float64) / 255.0
+        elif np.issubdtype(frames.dtype, np.floating):
+            clip = frames.astype(np.float64)
+        else:
+            raise TypeError(f"expected uint8 frames or float frames in [0, 1], got dtype {frames.dtype}")
+        x = torch.from_numpy(clip).permute(0, 3, 1, 2).unsqueeze(0)  # (1, T, 3, H, W)
+        out = self.forward(x)[0].permute(0, 2, 3, 1).numpy()  # (2T-1, sH, sW, 3)
+        return to_uint8(out) if frames.dtype == np.uint8 else out
+
+
+class BicubicAverage(_TwoStage):
+    """Missing frames = average of the two neighbours; every frame upscaled by MATLAB bicubic.
+
+    Book: chapter 8.
+
+    Args:
+        scale (int): s. Default: 4.
+
+    Shape:
+        x: (B, T, 3, H, W) -> (B, 2T-1, 3, sH, sW); or numpy (T, H, W, 3) -> (2T-1, sH, sW, 3).
+    """
+
+    def middle_frames(self, x: Tensor) -> Tensor:
+        return 0.5 * (x[:, :-1] + x[:, 1:])  # (B, T-1, 3, H, W)
+
+
+class FlowThenBicubic(_TwoStage):
+    """Missing frames by optical-flow interpolation (OpenCV), then every frame upscaled by MATLAB bicubic.
+
+    Book: chapter 8.
+
+    For neighbours ``I0``, ``I1`` the flows ``f01`` (from I0 to I1) and ``f10`` are estimated on 8-bit grey
+    frames; the middle frame is ``(I0(p + f10(p) / 2) + I1(p + f01(p) / 2)) / 2``, each term a backward warp by
+    half the flow (so it uses the flow at ``p`` as the flow of the middle frame at ``p``: exact for a uniform
+    translation, approximate near motion boundaries). It runs on the CPU in numpy and is not differentiable.
+
+    Args:
+        scale (int): s. Default: 4.
+        method (str): "dis" (``cv2.DISOpticalFlow``, preset MEDIUM) or "farneback". Default: "dis".
+
+    Shape:
+        x: (B, T, 3, H, W) -> (B, 2T-1, 3, sH, sW); or numpy (T, H, W, 3) -> (2T-1, sH, sW, 3).
+    """
+
+    def __init__(self, scale: int = 4, method: str = "dis"):
+        super().__init__(scale)
+        if method not in ("dis", "farneback"):
+            raise ValueError(f"method must be 'dis' or 'farneback', got {method!r}")
+        self.method = method
+
+    def flow(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Optical flow from ``a`` to ``b`` (H, W) uint8: (H, W, 2) float32 (dx, dy), ``a(p) ~ b(p + flow(p))``.
+
+        DIS refuses frames smaller than 12 pixels on both sides; such frames are padded (edge pixels repeated)
+        to 12 for the flow, which is then cropped back.
+        """
+        import cv2
+
+        if self.method == "farneback":
+            return cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+        h, w = a.shape
+        pad = dict(top=0, left=0, bottom=max(0, 12 - h), right=max(0, 12 - w), borderType=cv2.BORDER_REPLICATE)
+        a, b = cv2.copyMakeBorder(a, **pad), cv2.copyMakeBorder(b, **pad)  # (max(H, 12), max(W, 12)) each
+        return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(a, b, None)[:h, :w]
+
+    def interpolate(self, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
+        """The frame half-way between two float32 frames (H, W, 3) in [0, 1]: (H, W, 3) float32."""
+        import cv2
+
+        grey = [cv2.cvtColor(to_uint8(i), cv2.COLOR_RGB2GRAY) for i in (i0, i1)]  # 2 x (H, W) uint8
+        f01, f10 = self.flow(grey[0], grey[1]), self.flow(grey[1], grey[0])  # (H, W, 2) each
+        h, w = grey[0].shape
+        gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)  # (H, W) pixel coordinates
+
+        def warp(image, flow):  # backward warp: image sampled at p + flow(p) / 2
+            return cv2.remap(image, gx + 0.5 * flow[..., 0], gy + 0.5 * flow[..., 1], cv2.INTER_LINEAR,
+                             borderMode=cv2.BORDER_REPLICATE)
+
+        return 0.5 * (warp(i0, f10) + warp(i1, f01))
+
+    def middle_frames(self, x: Tensor) -> Tensor:
+        frames = np.ascontiguousarray(x.detach().to("cpu", torch.float32).permute(0, 1, 3, 4, 2).numpy())  # (B, T, H, W, 3)
+        mids = np.stack([np.stack([self.interpolate(clip[i], clip[i + 1]) for i in range(len(clip) - 1)])
+                         for clip in frames])  # (B, T-1, H, W, 3)
+        return torch.from_numpy(mids).permute(0, 1, 4, 2, 3).to(x.device, x.dtype)  # (B, T-1, 3, H, W)
