@@ -42,3 +42,144 @@ def test_errors_are_one_line_on_stderr_with_status_2(argv, fragment, capsys):
 def test_python_dash_m_zsm_runs_as_a_module():
     result = subprocess.run([sys.executable, "-m", "zsm", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.startswith("zsm ")
+
+
+# ------------------------------------------------------------------------------------------------------------
+# data, upscale, evaluate, train
+# ------------------------------------------------------------------------------------------------------------
+import json  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from zsm.video import read_frames, read_video, write_frames, write_video  # noqa: E402
+
+
+def moving_clip(n=8, h=16, w=12, seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, size=(h, w + n, 3), dtype=np.uint8)
+    return np.stack([base[:, i: i + w] for i in range(n)])  # (n, h, w, 3)
+
+
+@pytest.fixture()
+def tiny_weights(tmp_path):
+    path = tmp_path / "tiny.pt"
+    torch.manual_seed(0)
+    zsm.save_checkpoint(zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny()), path)
+    return str(path)
+
+
+def one_line_error(capsys, fragment):
+    """The run ended with one error line on stderr (after any progress bar), and no traceback."""
+    err = capsys.readouterr().err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("zsm: error: ") and "Traceback" not in err, err
+    assert fragment in last, err
+
+
+def test_upscale_turns_a_frame_folder_into_an_mp4_at_twice_the_rate(tmp_path, tiny_weights, capsys):
+    frames = tmp_path / "in"
+    write_frames(frames, moving_clip(n=6))
+    out = tmp_path / "out.mp4"
+    assert main(["upscale", str(frames), str(out), "--weights", tiny_weights, "--fps", "12", "--tile", "8"]) == 0
+    video, fps = read_video(out)
+    assert video.shape == (11, 64, 48, 3) and fps == pytest.approx(24)
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_upscale_of_a_video_file_to_png_frames(tmp_path, tiny_weights):
+    write_video(tmp_path / "in.mp4", moving_clip(n=5), fps=10)
+    assert main(["upscale", str(tmp_path / "in.mp4"), str(tmp_path / "frames"), "--weights", tiny_weights]) == 0
+    assert read_frames(tmp_path / "frames").shape == (9, 64, 48, 3)
+
+
+def test_upscale_refuses_bad_inputs_in_one_line_and_writes_nothing(tmp_path, tiny_weights, capsys):
+    src = tmp_path / "in"
+    write_frames(src, moving_clip(n=3))
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"keep me")
+    assert main(["upscale", str(src), str(out), "--weights", tiny_weights]) == 2
+    one_line_error(capsys, "exists; pass --overwrite")
+    assert out.read_bytes() == b"keep me"
+
+    assert main(["upscale", str(src), str(src), "--weights", tiny_weights, "--overwrite"]) == 2
+    one_line_error(capsys, "the output must not be the input")
+    assert len(list(src.iterdir())) == 3
+
+    assert main(["upscale", str(tmp_path / "missing.mp4"), str(tmp_path / "o.mp4"), "--weights", tiny_weights]) == 2
+    one_line_error(capsys, "no such video file or frame folder")
+
+    single = tmp_path / "single"
+    write_frames(single, moving_clip(n=1))
+    assert main(["upscale", str(single), str(tmp_path / "o.mp4"), "--weights", tiny_weights]) == 2
+    one_line_error(capsys, "at least 2 frames")
+    assert not (tmp_path / "o.mp4").exists()
+
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(200))
+    assert main(["upscale", str(corrupt), str(tmp_path / "o.mp4"), "--weights", tiny_weights]) == 2
+    capsys.readouterr()
+    assert not (tmp_path / "o.mp4").exists()
+
+    (src / "notes.txt").write_text("not a frame")
+    assert main(["upscale", str(src), str(tmp_path / "o2"), "--weights", tiny_weights]) == 2
+    one_line_error(capsys, "notes.txt")
+
+    write_frames(tmp_path / "two", moving_clip(n=2))
+    assert main(["upscale", str(tmp_path / "two"), str(tmp_path / "o3.mp4"), "--weights", tiny_weights, "--preset", "paper"]) == 2
+    one_line_error(capsys, "was expected")
+
+
+def test_upscale_without_weights_says_what_is_missing(tmp_path, capsys, monkeypatch):
+    from zsm import cli
+
+    monkeypatch.setattr(cli, "DEFAULT_WEIGHTS", tmp_path / "none.pt")
+    write_frames(tmp_path / "in", moving_clip(n=2))
+    assert main(["upscale", str(tmp_path / "in"), str(tmp_path / "o.mp4")]) == 2
+    one_line_error(capsys, "no --weights given")
+
+
+def test_evaluate_prints_and_saves_the_table_for_the_network_and_both_baselines(tmp_path, tiny_weights, capsys):
+    footage = tmp_path / "footage"
+    write_video(footage / "a.mp4", moving_clip(n=7, h=32, w=24), fps=10)
+    out = tmp_path / "table.json"
+    assert main(["evaluate", "--footage", str(footage), "--frames", "7", "--no-ssim", "--weights", tiny_weights,
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for name in ("zsm", "bicubic+average", "flow+bicubic", "footage/a", "average"):
+        assert name in printed
+    rows = json.loads(out.read_text())["rows"]
+    assert {r["method"] for r in rows} == {"zsm", "bicubic+average", "flow+bicubic"}
+    assert all(r["frames"] == 7 for r in rows if r["clip"] != "average")
+    assert main(["evaluate", "--footage", str(footage), "--frames", "8"]) == 2
+    one_line_error(capsys, "--frames must be odd")
+
+
+def test_train_runs_on_videos_validates_on_a_held_out_clip_and_resumes(tmp_path, capsys):
+    write_frames(tmp_path / "train", moving_clip(n=9, h=40, w=40, seed=1))
+    write_frames(tmp_path / "held_out", moving_clip(n=7, h=16, w=16, seed=2))
+    run = tmp_path / "run"
+    argv = ["train", "--videos", str(tmp_path / "train"), "--val-clip", str(tmp_path / "held_out"),
+            "--iterations", "2", "--batch-size", "1", "--lr-size", "8", "--workers", "0", "--val-every", "2",
+            "--checkpoint-every", "1", "--log-every", "1", "--no-progress", "--run-dir", str(run)]
+    assert main(argv) == 0
+    curves = json.loads((run / "curves.json").read_text())
+    assert curves["step"] == [1, 2] and curves["val"][0]["step"] == 2 and curves["val"][0]["psnr_y"] > 0
+    assert zsm.load_checkpoint(run / "model.pt").config == zsm.ZSMConfig.tiny()
+    argv[argv.index("--iterations") + 1] = "3"
+    assert main(argv + ["--resume"]) == 0
+    assert "resuming from" in capsys.readouterr().out
+    assert json.loads((run / "curves.json").read_text())["step"] == [1, 2, 3]
+
+
+def test_train_refuses_to_validate_on_training_footage(tmp_path, capsys):
+    write_frames(tmp_path / "clip", moving_clip(n=9))
+    assert main(["train", "--videos", str(tmp_path / "clip"), "--val-clip", str(tmp_path / "clip")]) == 2
+    one_line_error(capsys, "is also a training video")
+    assert main(["train"]) == 2
+    one_line_error(capsys, "give training data")
+
+
+def test_data_refuses_unknown_clip_names(capsys):
+    assert main(["data", "--clips", "no_such_clip"]) == 2
+    one_line_error(capsys, "unknown clip names")

@@ -107,12 +107,14 @@ def cmd_upscale(args) -> int:
     else:
         info = probe_video(source)
         count, fps = info.frames, args.fps or info.fps
+    if 0 < count < 2:  # a container's count can be wrong; the stream itself is checked again while reading
+        raise UserError(f"{source} has {count} frame; a video needs at least 2 frames to interpolate between")
     model = trained_model(args.weights, args.preset).to(device)
     if args.half:
         model = model.half()
     frames = (frame for chunk in iter_video(source, chunk_size=args.window) for frame in chunk)
     outputs = upscale_frames(model, frames, window=args.window, tile=args.tile, overlap=args.overlap)
-    bar = tqdm(outputs, total=max(2 * count - 1, 1), unit="frame", desc="upscale", dynamic_ncols=True)
+    bar = tqdm(outputs, total=max(2 * count - 1, 1), unit="frame", desc="upscale", dynamic_ncols=True, leave=False)
     if target.suffix.lower() == ".mp4":
         write_video(target, bar, fps=2 * fps, overwrite=args.overwrite)
     else:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .resize import make_lr
+from .data import make_pair
 
 __all__ = ["FootageWindows", "VimeoWindows", "WindowSamples", "augment"]
 
@@ -44,8 +44,8 @@ class FootageWindows:
                 raise ValueError(f"clip {i}: expected uint8 frames (N, H, W, 3), got {clip.dtype} {clip.shape}")
             if len(clip) < frames:
                 raise ValueError(f"clip {i} has {len(clip)} frames; a training window needs {frames}")
-            lr = make_lr(clip, scale)  # (N, H/s, W/s, 3): the LR version of every frame
-            self.hr.append(_modcrop(clip, scale))  # (N, H', W', 3) with H' = s * LR height
+            lr, hr = make_pair(clip, scale, lr_frames="all")  # LR of every frame; HR cropped to s * LR size
+            self.hr.append(hr)
             self.lr.append(lr)
         if not self.hr:
             raise ValueError("no clips to train on")
@@ -84,7 +84,7 @@ class VimeoWindows:
 
     def window(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
         hr = self._load(self.root, self.names[index])  # (7, H, W, 3) uint8
-        return make_lr(hr[::2], self.scale), _modcrop(hr, self.scale)
+        return make_pair(hr, self.scale)
 
 
 def augment(lr: np.ndarray, hr: np.ndarray, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
@@ -142,12 +142,6 @@ class WindowSamples(Dataset):
         if self.augment:
             lr, hr = augment(lr, hr, rng)
         return _to_tensor(lr), _to_tensor(hr)
-
-
-def _modcrop(frames: np.ndarray, scale: int) -> np.ndarray:
-    """Crop (..., H, W, 3) to the top-left multiple of ``scale``, as :func:`zsm.resize.make_lr` does."""
-    h, w = frames.shape[-3:-1]
-    return frames[..., : h - h % scale, : w - w % scale, :]
 
 
 def _to_tensor(frames: np.ndarray) -> torch.Tensor:
