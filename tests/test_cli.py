@@ -183,3 +183,20 @@ def test_train_refuses_to_validate_on_training_footage(tmp_path, capsys):
 def test_data_refuses_unknown_clip_names(capsys):
     assert main(["data", "--clips", "no_such_clip"]) == 2
     one_line_error(capsys, "unknown clip names")
+
+
+def test_torchrun_starts_two_training_processes_and_rank_0_alone_writes(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    write_frames(tmp_path / "train", moving_clip(n=9, h=40, w=40, seed=1))
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "-m", "zsm", "train",
+           "--videos", str(tmp_path / "train"), "--iterations", "2", "--batch-size", "1", "--lr-size", "8",
+           "--workers", "0", "--log-every", "1", "--checkpoint-every", "2", "--no-progress", "--run-dir", str(run)]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("done:") == 1  # rank 0 alone reports and writes
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-0000002.pt"]
+    assert zsm.load_checkpoint(run / "model.pt").config == zsm.ZSMConfig.tiny()

@@ -65,3 +65,25 @@ def test_bad_training_data_is_refused_clearly():
         FootageWindows([smooth_clip().astype(np.float32)])
     with pytest.raises(ValueError, match="smaller than the 32x32 crop"):
         WindowSamples(FootageWindows([smooth_clip(h=64, w=64)]), lr_size=32)
+
+
+def test_vimeo_septuplets_are_read_from_their_layout(tmp_path):
+    from zsm.trainset import VimeoWindows
+    from zsm.video import write_frames
+
+    names = ["00001/0001", "00001/0002", "00002/0001"]
+    for i, name in enumerate(names):
+        folder = tmp_path / "sequences" / name
+        write_frames(folder, smooth_clip(n=7, h=32, w=48, seed=i))
+        for k, png in enumerate(sorted(folder.iterdir())):  # the layout names frames im1.png .. im7.png
+            png.rename(folder / f"im{k + 1}.png")
+    (tmp_path / "sep_trainlist.txt").write_text("\n".join(names[:2]) + "\n")
+    (tmp_path / "sep_testlist.txt").write_text(names[2] + "\n")
+    source = VimeoWindows(tmp_path, "train")
+    assert len(source) == 2
+    lr, hr = source.window(1)
+    expected_lr, expected_hr = make_pair(smooth_clip(n=7, h=32, w=48, seed=1))
+    np.testing.assert_array_equal(lr, expected_lr)
+    np.testing.assert_array_equal(hr, expected_hr)
+    lr_t, hr_t = WindowSamples(source, lr_size=8)[0]
+    assert lr_t.shape == (4, 3, 8, 8) and hr_t.shape == (7, 3, 32, 32)
