@@ -149,3 +149,16 @@ def test_the_network_computes_the_same_with_either_backend(reference_tiny):
             assert set(ops.backend_counts()) == {backend}  # every deformable conv ran on that backend
     torch.testing.assert_close(outputs["pure"], outputs["torchvision"], rtol=0, atol=1e-10)
     torch.testing.assert_close(outputs["torchvision"], case["y"], rtol=0, atol=1e-8)
+
+
+def test_with_global_skip_an_untrained_network_outputs_the_cheap_guess():
+    # Not in the paper: the optional skip starts training at bicubic inputs and averaged missing frames.
+    model = zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny_skip()).eval()
+    x = torch.rand(2, 3, 3, 10, 7)
+    up = torch.nn.functional.interpolate(x.flatten(0, 1), scale_factor=4, mode="bicubic", align_corners=False)
+    up = up.view(2, 3, 3, 40, 28)
+    with torch.no_grad():
+        y = model(x)
+    torch.testing.assert_close(y[:, 0::2], up)
+    torch.testing.assert_close(y[:, 1::2], (up[:, :-1] + up[:, 1:]) / 2)
+    assert zsm.ZSMConfig.paper().global_skip is False

@@ -28,7 +28,7 @@ from .config import ZSMConfig
 from .model import ZoomingSlowMo
 from .train import TrainConfig as TrainDefaults
 
-PRESETS = {"paper": ZSMConfig.paper, "tiny": ZSMConfig.tiny}
+PRESETS = {"paper": ZSMConfig.paper, "tiny": ZSMConfig.tiny, "tiny_skip": ZSMConfig.tiny_skip}
 # The model that training on the footage produced (see README, "The shipped model"); upscale's default.
 DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "zsm-footage.pt"
 

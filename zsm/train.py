@@ -45,7 +45,7 @@ class TrainConfig:
 
     Args:
         run_dir: folder for checkpoints, curves and the final model (a Google Drive folder works on Colab).
-        preset: "paper" or "tiny" (see :class:`ZSMConfig`); ``model`` overrides it.
+        preset: "paper", "tiny" or "tiny_skip" (see :class:`ZSMConfig`); ``model`` overrides it.
         model: ZSMConfig fields as a dict, or None to use the preset.
         batch_size: samples per step per process. Paper: 16 on 4 GPUs (the paper text says 24).
         lr_size: LR crop side; HR crops are 4x. Paper: 32.
@@ -84,7 +84,7 @@ class TrainConfig:
     def model_config(self) -> ZSMConfig:
         if self.model is not None:
             return ZSMConfig.from_dict(dict(self.model))
-        presets = {"paper": ZSMConfig.paper, "tiny": ZSMConfig.tiny}
+        presets = {"paper": ZSMConfig.paper, "tiny": ZSMConfig.tiny, "tiny_skip": ZSMConfig.tiny_skip}
         if self.preset not in presets:
             raise ValueError(f"preset must be one of {sorted(presets)}, got {self.preset!r}")
         return presets[self.preset]()
