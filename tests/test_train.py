@@ -97,6 +97,7 @@ def test_a_killed_run_resumes_with_the_same_losses_as_an_uninterrupted_one(tmp_p
     assert 4 <= stopped_at < 10
     _, resumed = train(interrupted, Synthetic(), resume=True, progress=False)
     assert resumed["step"] == expected["step"]
+    assert zsm.load_checkpoint(Path(interrupted.run_dir) / "model.pt").config == zsm.ZSMConfig.tiny()
     torch.testing.assert_close(torch.tensor(resumed["loss"]), torch.tensor(expected["loss"]), rtol=1e-6, atol=0)
     torch.testing.assert_close(torch.tensor(resumed["lr"]), torch.tensor(expected["lr"]), rtol=1e-12, atol=0)
 
@@ -160,3 +161,12 @@ def test_two_gloo_processes_hold_identical_weights_and_the_loss_falls(tmp_path):
     assert ranks[0]["digest"] == ranks[1]["digest"]
     loss = ranks[0]["loss"]
     assert loss[-1] < 0.8 * loss[0]
+
+
+def test_resuming_with_fewer_iterations_exports_the_model_of_the_last_checkpoint(tmp_path):
+    cfg = config(tmp_path, iterations=3)
+    train(cfg, Synthetic(), progress=False)
+    (Path(cfg.run_dir) / "model.pt").unlink()
+    model, curves = train(config(tmp_path, iterations=2), Synthetic(), resume=True, progress=False)
+    assert curves["step"] == [1, 2, 3]  # nothing trained: the run is already past 2 steps
+    assert (Path(cfg.run_dir) / "model.pt").is_file()

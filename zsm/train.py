@@ -259,7 +259,9 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
         step, curves = state["step"], state["curves"]
         if rank == 0:
             print(f"resuming from {latest} at step {step}")
-    if step >= cfg.iterations:
+    if step >= cfg.iterations:  # a finished run (or one cut short with a smaller --iterations): export it
+        if rank == 0:
+            _export(model, run_dir, step, cfg, curves)
         return model, curves
 
     net = model
@@ -338,9 +340,14 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
         if bar is not None:
             bar.close()
     if rank == 0:
-        save_checkpoint(model, run_dir / "model.pt", meta={"step": step, "train_config": json.dumps(asdict(cfg))})
-        _write_curves(run_dir, curves)
+        _export(model, run_dir, step, cfg, curves)
     return model, curves
+
+
+def _export(model, run_dir: Path, step: int, cfg: TrainConfig, curves: dict) -> None:
+    """The trained model as ``run_dir/model.pt`` (our checkpoint format) and the curves as ``curves.json``."""
+    save_checkpoint(model, run_dir / "model.pt", meta={"step": step, "train_config": json.dumps(asdict(cfg))})
+    _write_curves(run_dir, curves)
 
 
 def _write_curves(run_dir: Path, curves: dict) -> None:
