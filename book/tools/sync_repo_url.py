@@ -8,6 +8,7 @@ they disagree.
 Usage:
     python book/tools/sync_repo_url.py            # rewrite the notebooks listed in _toc.yml
     python book/tools/sync_repo_url.py --check    # change nothing; exit 1 and name the notebooks that differ
+    (--book DIR: another copy of the book)
 """
 from __future__ import annotations
 
@@ -58,11 +59,12 @@ def synced(text: str, name: str, repo: dict) -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true")
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook differs")
+    parser.add_argument("--book", type=Path, default=BOOK, help="the book folder (default: %(default)s)")
     args = parser.parse_args(argv)
-    repo = repository()
+    repo = repository(args.book)
     differ = []
-    for path in toc_notebooks():
+    for path in toc_notebooks(args.book):
         text = path.read_text(encoding="utf-8")
         new = synced(text, path.name, repo)
         if new != text:
