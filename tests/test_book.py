@@ -253,3 +253,11 @@ def test_sync_repo_url_rewrites_badges_and_install_cells_from_the_config(tmp_pat
         nb = nbformat.read(book / f"{page}.ipynb", as_version=4)
         assert expected_colab_url(page, new_config) in nb.cells[0].source
         assert 'REPO_URL = "https://github.com/someone/elsewhere"' in "\n".join(c.source for c in nb.cells)
+
+
+@pytest.mark.parametrize("page", NOTEBOOKS)
+def test_code_lines_fit_the_rendered_page(page):
+    """The book's content column shows 80 characters of code at 1280 px; longer lines scroll sideways."""
+    long = [(i, len(line)) for i, cell in enumerate(read(page).cells) if cell.cell_type == "code"
+            for line in cell.source.splitlines() if len(line) > 80]
+    assert not long, f"{page}.ipynb: code lines longer than 80 characters (cell, length): {long}"
