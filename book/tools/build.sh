@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Build the book into book/_build/html: fetch the pages' JavaScript (once), execute every notebook, and fail on
+# any cell error or Sphinx warning; then check the HTML (every page there, figures present, nothing from a CDN).
+# Usage, from anywhere:   [PYTHON=/path/to/python] bash book/tools/build.sh
+# PYTHON is the interpreter whose jupyter-book and kernel run the build (default: python3 on PATH), e.g.
+#   PYTHON=.venv/bin/python bash book/tools/build.sh
+# Extra arguments go to `jupyter-book build` (e.g. --all to rebuild every page from scratch).
+set -euo pipefail
+
+PYTHON="${PYTHON:-python3}"
+book="$(cd "$(dirname "$0")/.." && pwd)"
+
+bash "$book/tools/widgets_js.sh"
+
+# Matplotlib must draw inline in the kernels: MPLBACKEND=Agg (useful for tests) would swallow every figure.
+unset MPLBACKEND
+# The notebooks' kernel is "python3"; jupyter_client starts a kernelspec whose argv begins with "python" (as
+# ipykernel's own does) with the interpreter that runs the build, so the chapters run with PYTHON's packages.
+echo "build: jupyter-book $("$PYTHON" -c 'import jupyter_book; print(jupyter_book.__version__)')" \
+     "with $("$PYTHON" -c 'import sys; print(sys.executable)')"
+
+start=$(date +%s)
+# -W: every warning is an error (a cell that raises is one, and execute.raise_on_error also stops the build);
+# --keep-going: report every warning before failing; -n: nitpicky (broken cross-references).
+"$PYTHON" -c "from jupyter_book.cli.main import main; main()" build "$book" -W -n --keep-going "$@"
+echo "build: jupyter-book finished in $(( $(date +%s) - start )) s"
+
+"$PYTHON" "$book/tools/check_html.py" "$book"
