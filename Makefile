@@ -1,4 +1,5 @@
 # Set-up and checks for zsm. Every target creates the virtual environment it needs on first use.
+#   make book   install everything into .venv, then build the book with every chapter executed
 #   make test   install everything into .venv, then run the test suite
 #   make demo   install everything into .venv, then run the paper network once on this machine
 # TORCH selects the torch to install: the default pins the release CI uses; `make test TORCH=torch`
@@ -8,7 +9,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: setup test demo test-torchvision clean
+.PHONY: setup book test demo test-torchvision clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +21,9 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 test: setup
 	$(BIN)/python -m pytest tests
+
+book: setup
+	PYTHON=$(BIN)/python bash book/tools/build.sh
 
 demo: setup
 	$(BIN)/python -m zsm info --preset paper --size 64x64 --frames 4
