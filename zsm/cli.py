@@ -164,8 +164,12 @@ def cmd_evaluate(args) -> int:
         clips.update({f"footage/{k}": v for k, v in
                       _footage_clips(Path(args.footage or "data"), args.clips if not args.vid4 else None, args.frames).items()})
     methods = {}
-    if args.weights or DEFAULT_WEIGHTS.is_file():
-        methods["zsm"] = trained_model(args.weights, None).to(pick_device(args.device))
+    if args.weights:
+        for path in args.weights:  # one method per file, named after it
+            name = "zsm" if len(args.weights) == 1 else f"zsm:{Path(path).stem}"
+            methods[name] = trained_model(path, None).to(pick_device(args.device))
+    elif DEFAULT_WEIGHTS.is_file():
+        methods["zsm"] = trained_model(None, None).to(pick_device(args.device))
     elif not args.baselines_only:
         print("no --weights and no shipped model: evaluating the baselines only", file=sys.stderr)
     methods["bicubic+average"] = BicubicAverage()
@@ -289,7 +293,8 @@ def make_parser() -> argparse.ArgumentParser:
     ev.add_argument("--footage", help="a folder of .mp4 clips (default when nothing else is given: data)")
     ev.add_argument("--clips", nargs="*", help="only these clips (names without .mp4, or Vid4 clip names)")
     ev.add_argument("--frames", type=int, default=15, help="HR frames taken from each footage clip (odd; default: 15)")
-    ev.add_argument("--weights", help="the network's checkpoint (default: the shipped model, if any)")
+    ev.add_argument("--weights", nargs="+", help="the network's checkpoint(s) (default: the shipped model, if any); "
+                    "several are compared side by side, named zsm:<file stem>")
     ev.add_argument("--baselines-only", action="store_true", help="do not warn when no network is evaluated")
     ev.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
     ev.add_argument("--window", type=int, default=4, help="input frames per window (default: 4, as in the paper)")
