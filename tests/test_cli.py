@@ -200,3 +200,13 @@ def test_torchrun_starts_two_training_processes_and_rank_0_alone_writes(tmp_path
     assert result.stdout.count("done:") == 1  # rank 0 alone reports and writes
     assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-0000002.pt"]
     assert zsm.load_checkpoint(run / "model.pt").config == zsm.ZSMConfig.tiny()
+
+
+def test_the_shipped_model_is_upscales_default(tmp_path):
+    from zsm import cli
+
+    model = zsm.load_checkpoint(cli.DEFAULT_WEIGHTS)
+    assert model.config == zsm.ZSMConfig.tiny_skip()
+    write_frames(tmp_path / "in", moving_clip(n=3))
+    assert main(["upscale", str(tmp_path / "in"), str(tmp_path / "out")]) == 0
+    assert read_frames(tmp_path / "out").shape == (5, 64, 48, 3)
