@@ -116,14 +116,69 @@ def test_an_integer_offset_equals_a_shifted_convolution():
     torch.testing.assert_close(ops.deform_conv2d(**case, backend="pure"), expected, rtol=1e-12, atol=1e-12)
 
 
-def test_gradcheck_in_float64():
+@pytest.mark.parametrize("chunk_rows", [None, 3])
+def test_gradcheck_in_float64(chunk_rows):
+    # chunk_rows=3 on 4 output rows: two chunks of unequal height, whose input gradients autograd must sum.
     case = random_case(b=1, cin=2, cout=2, h=4, w=5, groups=2, scale=1.5, seed=3)
     inputs = tuple(case[k].requires_grad_() for k in ("input", "offset", "weight", "bias", "mask"))
 
     def fn(x, offset, weight, bias, mask):
-        return ops.deform_conv2d(x, offset, weight, bias, padding=1, mask=mask, backend="pure")
+        return ops.deform_conv2d_pure(x, offset, weight, bias, padding=1, mask=mask, chunk_rows=chunk_rows)
 
     assert torch.autograd.gradcheck(fn, inputs, eps=1e-6, atol=1e-6)
+
+
+GRAD_INPUTS = ("input", "offset", "weight", "bias", "mask")
+
+
+@pytest.mark.parametrize("chunk_rows", [1, 2, 3])
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_chunks_of_output_rows_give_the_one_chunk_result_and_gradients(name, chunk_rows):
+    case = random_case(**CASES[name])
+    inputs = {k: v.requires_grad_() if torch.is_tensor(v) else v for k, v in case.items()}
+    whole = ops.deform_conv2d_pure(**inputs, chunk_rows=10**6)
+    chunked = ops.deform_conv2d_pure(**inputs, chunk_rows=chunk_rows)
+    torch.testing.assert_close(chunked, whole, rtol=1e-12, atol=1e-12)
+    grad_out = torch.randn_like(whole)
+    grads_whole = torch.autograd.grad(whole, [inputs[k] for k in GRAD_INPUTS], grad_out)
+    grads_chunked = torch.autograd.grad(chunked, [inputs[k] for k in GRAD_INPUTS], grad_out)
+    for key, a, b in zip(GRAD_INPUTS, grads_chunked, grads_whole):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12, msg=f"{name}: gradient of {key}")
+
+
+def test_the_default_chunks_keep_the_columns_under_the_byte_budget(monkeypatch):
+    # One output row of this case samples B*Cin*K*Wo = 2*4*9*9 float64 columns = 5,184 bytes.
+    case = random_case()
+    whole = ops.deform_conv2d_pure(**case, chunk_rows=10**6)
+    assert ops._default_chunk_rows(case["input"], case["weight"], wo=9) == ops.COLUMNS_CHUNK_BYTES // 5184
+    monkeypatch.setattr(ops, "COLUMNS_CHUNK_BYTES", 2 * 5184)
+    assert ops._default_chunk_rows(case["input"], case["weight"], wo=9) == 2
+    torch.testing.assert_close(ops.deform_conv2d(**case, backend="pure"), whole, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(ops.deform_conv2d(**case, backend="pure"), naive_deform_conv2d(**case))
+
+
+def test_off_the_cpu_the_default_is_one_chunk():
+    x = torch.empty(1, 64, 1000, 1000, device="meta")
+    weight = torch.empty(64, 64, 3, 3, device="meta")
+    assert ops._default_chunk_rows(x, weight, wo=1000) >= 1000
+    on_cpu = torch.zeros(1).expand(1, 64, 1000, 1000)  # the shape without the memory
+    assert ops._default_chunk_rows(on_cpu, weight, wo=1000) < 1000
+
+
+def test_inference_leaves_the_inputs_unchanged():
+    # Without autograd the mask is applied in place, to the freshly sampled columns only.
+    case = random_case()
+    before = {k: v.clone() for k, v in case.items() if torch.is_tensor(v)}
+    with torch.no_grad():
+        ops.deform_conv2d_pure(**case, chunk_rows=2)
+    for key, value in before.items():
+        assert torch.equal(case[key], value), key
+
+
+@pytest.mark.parametrize("chunk_rows", [0, -1, 2.0, True])
+def test_a_bad_chunk_size_is_refused(chunk_rows):
+    with pytest.raises(ValueError, match="chunk_rows must be None or an int >= 1"):
+        ops.deform_conv2d_pure(**random_case(), chunk_rows=chunk_rows)
 
 
 def test_float32_agrees_with_float64():

@@ -17,8 +17,9 @@ Two backends compute that function:
 
 ``"pure"``
     Vectorised PyTorch in this file: one ``grid_sample`` gathers every tap of every group (a "deformable
-    im2col"), the mask scales the columns, and one matrix product applies the weights. It runs on any device
-    and dtype that ``grid_sample`` supports and is differentiable by autograd.
+    im2col"), the mask scales the columns, and one matrix product applies the weights. This runs on chunks
+    of output rows whose columns fit in a few MB (:data:`COLUMNS_CHUNK_BYTES`), which keeps them in the CPU's
+    caches. It runs on any device and dtype that ``grid_sample`` supports and is differentiable by autograd.
 ``"torchvision"``
     ``torchvision.ops.deform_conv2d``, a compiled kernel, used when torchvision imports (it does not import
     beside some CPU wheels of torch) and supports the input's dtype.
@@ -216,31 +217,44 @@ def _check_inputs(x, offset, weight, bias, mask, stride, padding, dilation):
 # --------------------------------------------------------------------------------------------------------
 # The pure PyTorch backend
 # --------------------------------------------------------------------------------------------------------
-def _sampling_grid(offset: Tensor, h: int, w: int, kh: int, kw: int, stride, padding, dilation) -> Tensor:
+# The sampled columns of one chunk of output rows stay under about this many bytes. At 180x144 with C=64 the
+# columns of the whole image take 60 MB: written by grid_sample, read and rewritten by the mask, read again
+# by the matmul, they spill out of the caches, and each fresh 60 MB buffer costs ~15,000 page faults.
+# Chunks of a few MB are reused from the allocator's cache and mostly stay in L2/L3; much smaller chunks pay
+# the fixed cost of a few small ops per chunk. benchmarks/NOTES.md has the measurements behind this value.
+COLUMNS_CHUNK_BYTES = 4 * 2**20
+
+
+def _sampling_grid(offset: Tensor, h: int, w: int, kh: int, kw: int, stride, padding, dilation,
+                   row_start: int = 0) -> Tensor:
     """Where every tap samples, in ``grid_sample``'s normalised coordinates (align_corners=False).
 
+    Args:
+        offset (Tensor): (B, 2*G*K, rows, Wo), the offsets of output rows ``row_start`` .. ``row_start + rows - 1``.
+        h, w (int): input height and width.
+
     Returns:
-        grid (B*G, K*Ho, Wo, 2) with (x, y) in the last dimension.
+        grid (B*G, K*rows, Wo, 2) with (x, y) in the last dimension.
     """
-    b, _, ho, wo = offset.shape
+    b, _, rows, wo = offset.shape
     taps = kh * kw
     groups = offset.shape[1] // (2 * taps)
     dtype, device = offset.dtype, offset.device
-    # Regular (undeformed) sampling positions of tap (i, j) at output pixel (ho, wo).
+    # Regular (undeformed) sampling positions of tap (i, j) at output pixel (ho, wo), in pixels.
     ki = torch.arange(kh, device=device, dtype=dtype).repeat_interleave(kw) * dilation[0]  # (K,)
     kj = torch.arange(kw, device=device, dtype=dtype).repeat(kh) * dilation[1]  # (K,)
-    oy = torch.arange(ho, device=device, dtype=dtype) * stride[0] - padding[0]  # (Ho,)
+    oy = torch.arange(row_start, row_start + rows, device=device, dtype=dtype) * stride[0] - padding[0]  # (rows,)
     ox = torch.arange(wo, device=device, dtype=dtype) * stride[1] - padding[1]  # (Wo,)
-    base_y = ki.view(taps, 1, 1) + oy.view(1, ho, 1)  # (K, Ho, 1)
-    base_x = kj.view(taps, 1, 1) + ox.view(1, 1, wo)  # (K, 1, Wo)
-    off = offset.view(b, groups, taps, 2, ho, wo)  # (B, G, K, (dy, dx), Ho, Wo)
-    y = base_y + off[:, :, :, 0]  # (B, G, K, Ho, Wo) pixel rows
-    x = base_x + off[:, :, :, 1]  # (B, G, K, Ho, Wo) pixel columns
-    # Pixel centre p maps to (2p + 1) / size - 1 with align_corners=False; this form is exact for any size >= 1.
-    gy = (2 * y + 1) / h - 1
-    gx = (2 * x + 1) / w - 1
-    grid = torch.stack((gx, gy), dim=-1)  # (B, G, K, Ho, Wo, 2)
-    return grid.view(b * groups, taps * ho, wo, 2)
+    # Pixel centre p maps to (2p + 1) / size - 1 with align_corners=False, so the position p + d maps to
+    # norm(p) + d * 2 / size: normalise the small regular grid once, then one fused pass over the offsets.
+    base_y = (2 * (ki.view(taps, 1, 1) + oy.view(1, rows, 1)) + 1) / h - 1  # (K, rows, 1)
+    base_x = (2 * (kj.view(taps, 1, 1) + ox.view(1, 1, wo)) + 1) / w - 1  # (K, 1, Wo)
+    off = offset.view(b, groups, taps, 2, rows, wo)  # (B, G, K, (dy, dx), rows, Wo)
+    # Written straight into the interleaved (x, y) layout: torch.stack((gx, gy), -1) would take twice as long.
+    grid = offset.new_empty(b, groups, taps, rows, wo, 2)  # (B, G, K, rows, Wo, (x, y))
+    grid[..., 0] = torch.add(base_x, off[:, :, :, 1], alpha=2 / w)  # (B, G, K, rows, Wo)
+    grid[..., 1] = torch.add(base_y, off[:, :, :, 0], alpha=2 / h)  # (B, G, K, rows, Wo)
+    return grid.view(b * groups, taps * rows, wo, 2)
 
 
 def deform_conv2d_pure(
@@ -252,41 +266,88 @@ def deform_conv2d_pure(
     padding: IntPair = 0,
     dilation: IntPair = 1,
     mask: Optional[Tensor] = None,
+    chunk_rows: Optional[int] = None,
 ) -> Tensor:
     """Modulated deformable convolution in vectorised PyTorch (no Python loop over pixels, taps or groups).
 
-    Arguments and result as in :func:`deform_conv2d`.
+    Arguments and result as in :func:`deform_conv2d`, plus:
+
+    Args:
+        chunk_rows (int, optional): output rows computed per chunk (a loop over chunks, each vectorised).
+            Default: None, on the CPU as many as keep one chunk's sampled columns under
+            :data:`COLUMNS_CHUNK_BYTES`, on other devices all rows in one chunk.
+            Any value gives the same result up to float rounding; ``chunk_rows >= Ho`` is one chunk.
     """
     stride, padding, dilation = _check_inputs(input, offset, weight, bias, mask, stride, padding, dilation)
-    return _pure(input, offset, weight, bias, stride, padding, dilation, mask)
+    if chunk_rows is not None and (not isinstance(chunk_rows, int) or isinstance(chunk_rows, bool) or chunk_rows < 1):
+        raise ValueError(f"chunk_rows must be None or an int >= 1, got {chunk_rows!r}")
+    return _pure(input, offset, weight, bias, stride, padding, dilation, mask, chunk_rows)
 
 
-def _pure(input, offset, weight, bias, stride, padding, dilation, mask) -> Tensor:
+def _default_chunk_rows(input: Tensor, weight: Tensor, wo: int) -> int:
+    """Output rows per chunk so that the columns (B, Cin*K, rows*Wo) of a chunk fill COLUMNS_CHUNK_BYTES.
+
+    On the CPU only. Elsewhere (CUDA) every chunk would cost a few more kernel launches and there are no page
+    faults to save, so the default is one chunk; that choice is not measured yet (benchmarks/NOTES.md).
+    """
+    if input.device.type != "cpu":
+        return 2**62
+    kh, kw = weight.shape[2:]
+    row_bytes = input.shape[0] * input.shape[1] * kh * kw * wo * input.element_size()
+    return max(1, COLUMNS_CHUNK_BYTES // row_bytes)
+
+
+def _pure(input, offset, weight, bias, stride, padding, dilation, mask, chunk_rows=None) -> Tensor:
     b, cin, h, w = input.shape
     cout, cin_per_wgroup, kh, kw = weight.shape
     taps = kh * kw
     ho, wo = offset.shape[2:]
     groups = offset.shape[1] // (2 * taps)
+    wgroups = cin // cin_per_wgroup
+    rows = chunk_rows or _default_chunk_rows(input, weight, wo)
     # Sampling positions need float32 at least: in float16/bfloat16 a position like 143.3 rounds to a whole
     # pixel or worse. Half-precision inputs are sampled in float32 and the columns cast back for the matmul.
     sample_dtype = torch.promote_types(input.dtype, torch.float32)
-    grid = _sampling_grid(offset.to(sample_dtype), h, w, kh, kw, stride, padding, dilation)  # (B*G, K*Ho, Wo, 2)
     grouped = input.reshape(b * groups, cin // groups, h, w).to(sample_dtype)  # (B*G, Cin/G, H, W)
+    wmat = weight.reshape(wgroups, cout // wgroups, cin_per_wgroup * taps)  # (Gw, Cout/Gw, Cin/Gw*K)
+    # A loop over chunks of output rows, each a deformable im2col and a matmul; every chunk reads the whole
+    # input (offsets may point anywhere), and autograd sums the input gradients of the chunks. split(), not
+    # slicing: the backward pass of split is one cat, that of each slice a zero tensor of the full size.
+    offsets = offset.split(rows, dim=2)  # chunks of (B, 2*G*K, rows, Wo)
+    masks = mask.split(rows, dim=2) if mask is not None else [None] * len(offsets)  # chunks of (B, G*K, rows, Wo)
+    chunks = [_pure_rows(grouped, off, wmat, m, r0, b, h, w, (kh, kw), stride, padding, dilation)
+              for off, m, r0 in zip(offsets, masks, range(0, ho, rows))]
+    out = chunks[0] if len(chunks) == 1 else torch.cat(chunks, dim=2)  # (B, Cout, Ho, Wo)
+    if bias is not None:
+        # In place: matmul and cat do not keep their outputs for the backward pass.
+        out.add_(bias.view(1, cout, 1, 1))
+    return out
+
+
+def _pure_rows(grouped, offset_rows, wmat, mask_rows, r0, b, h, w, kernel, stride, padding, dilation) -> Tensor:
+    """Output rows r0 .. r0+rows-1: grouped (B*G, Cin/G, H, W), offset_rows (B, 2*G*K, rows, Wo),
+    mask_rows (B, G*K, rows, Wo) or None -> (B, Cout, rows, Wo)."""
+    kh, kw = kernel
+    taps = kh * kw
+    rows, wo = offset_rows.shape[2:]
+    groups = offset_rows.shape[1] // (2 * taps)
+    cin = grouped.shape[1] * groups
+    wgroups, cout_per_wgroup, cin_k = wmat.shape
+    grid = _sampling_grid(offset_rows.to(grouped.dtype), h, w, kh, kw, stride, padding, dilation, r0)  # (B*G, K*rows, Wo, 2)
     # Bilinear sampling with zeros outside the image: DCNv2's (and torchvision's) interpolation.
     cols = F.grid_sample(grouped, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    cols = cols.to(input.dtype)
-    cols = cols.view(b, groups, cin // groups, taps, ho, wo)  # (B, G, Cin/G, K, Ho, Wo)
-    if mask is not None:
-        cols = cols * mask.view(b, groups, 1, taps, ho, wo).to(cols.dtype)
+    cols = cols.to(wmat.dtype)  # back to the input's dtype for the matmul
+    cols = cols.view(b, groups, cin // groups, taps, rows, wo)  # (B, G, Cin/G, K, rows, Wo)
+    if mask_rows is not None:
+        m = mask_rows.view(b, groups, 1, taps, rows, wo).to(cols.dtype)  # (B, G, 1, K, rows, Wo)
+        if cols.requires_grad or m.requires_grad:
+            cols = cols * m  # autograd keeps the unmasked columns for the mask's gradient
+        else:
+            cols.mul_(m)  # inference: no second columns buffer
     # Channel c = g*(Cin/G) + c', so (G, Cin/G, K) flattens in the order of weight's (Cin, kh, kw).
-    wgroups = cin // cin_per_wgroup
-    cols = cols.reshape(b, wgroups, cin_per_wgroup * taps, ho * wo)  # (B, Gw, Cin/Gw*K, Ho*Wo)
-    wmat = weight.reshape(wgroups, cout // wgroups, cin_per_wgroup * taps)  # (Gw, Cout/Gw, Cin/Gw*K)
-    out = torch.matmul(wmat, cols)  # (B, Gw, Cout/Gw, Ho*Wo)
-    out = out.reshape(b, cout, ho, wo)  # (B, Cout, Ho, Wo)
-    if bias is not None:
-        out = out + bias.view(1, cout, 1, 1)
-    return out
+    cols = cols.view(b, wgroups, cin_k, rows * wo)  # (B, Gw, Cin/Gw*K, rows*Wo)
+    out = torch.matmul(wmat, cols)  # (B, Gw, Cout/Gw, rows*Wo)
+    return out.view(b, wgroups * cout_per_wgroup, rows, wo)  # (B, Cout, rows, Wo)
 
 
 # --------------------------------------------------------------------------------------------------------
