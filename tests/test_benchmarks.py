@@ -1,0 +1,73 @@
+"""The benchmark scripts still run against the package and write the figures they promise.
+
+Speed is never asserted here (timings belong to the scripts' tables); these runs use the smallest shapes and one
+thread, and check that each script exits cleanly and that its JSON holds finite, positive measurements.
+"""
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+RUNS = {
+    "dcn": (["--sizes", "16x12", "--repeats", "1", "--warmup", "0"], "dcn-*.json"),
+    "inference": (["--presets", "tiny", "--size", "16x16", "--repeats", "1"], "inference-*.json"),
+    "flops": (["--preset", "tiny", "--size", "16x16", "--repeats", "1", "--matmul-size", "64"], "flops-*.json"),
+    "profile_network": (["--preset", "tiny", "--size", "16x16"], "profile-*.json"),
+    "upscale_memory": (["--preset", "tiny", "--size", "64x48", "--frames", "3", "--tiles", "32"],
+                       "upscale_memory-*.json"),
+    "train": (["--presets", "tiny", "--steps", "1", "--warmup", "1", "--batch-size", "1", "--lr-size", "8"],
+              "train-*.json"),
+}
+
+
+def run_script(name, args, out_dir):
+    cmd = [sys.executable, str(REPO / "benchmarks" / f"{name}.py"), *args, "--threads", "1", "--out-dir", str(out_dir)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    files = sorted(out_dir.glob(RUNS[name][1]))
+    assert files, f"{name}.py wrote no {RUNS[name][1]} in {out_dir}; stdout:\n{proc.stdout[-1000:]}"
+    return proc.stdout, json.loads(files[0].read_text())
+
+
+def positive_numbers(rows, key):
+    values = [row[key] for row in rows if key in row]
+    assert values, f"no row has {key!r}: {rows}"
+    assert all(isinstance(v, (int, float)) and math.isfinite(v) and v > 0 for v in values), values
+    return values
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_benchmark_script_runs_and_writes_json(name, tmp_path):
+    stdout, result = run_script(name, RUNS[name][0], tmp_path)
+    if name == "dcn":
+        positive_numbers(result["rows"], "pure ms")
+        positive_numbers(result["rows"], "conv2d ms")
+    elif name == "inference":
+        positive_numbers(result["rows"], "frames_per_s")
+        positive_numbers(result["rows"], "peak_mb")
+    elif name == "flops":
+        assert result["gflop_per_frame"] > 0 and result["total_flops"] > 0
+    elif name == "train":
+        rows = result["rows"]
+        assert not [r for r in rows if "error" in r], rows
+        positive_numbers(rows, "its")
+        positive_numbers(rows, "peak_mb")
+        assert all(math.isfinite(r["final_loss"]) for r in rows)
+        assert "Training step" in stdout
+    elif name == "profile_network":
+        assert result["dcn_s"] > 0 and result["convolutions_s"] > 0
+        assert result["wall_s"] >= sum(result["categories_s"].values()) * 0.5
+    elif name == "upscale_memory":
+        positive_numbers(result["rows"], "peak_mb")
+        assert all(row["frames_out"] == 5 for row in result["rows"]), result["rows"]  # 3 inputs -> 2*3-1
+
+
+def test_train_benchmark_refuses_mixed_precision_on_cpu(tmp_path):
+    cmd = [sys.executable, str(REPO / "benchmarks" / "train.py"), "--device", "cpu", "--amps", "bf16", "--no-json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 2 and "CUDA-only" in proc.stderr, proc.stderr
