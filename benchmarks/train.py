@@ -149,8 +149,9 @@ def main(argv=None):
                  "peak_mb", "speedup_vs_fp32"],
                 title="Training step (median over the timed steps; peak memory in MB)")
     if not args.no_json:
-        write_json("train", machine, {"benchmark": "train", "environment": env, "cpu_busy_before": busy,
-                                      "lr_size": args.lr_size, "warmup": warmup, "rows": rows}, args.out_dir)
+        write_json("train", machine, {"script": "benchmarks/train.py", "args": vars(args), "environment": env,
+                                      "busy_before": busy, "busy_after": busy_fraction(), "warmup": warmup,
+                                      "rows": rows}, args.out_dir)
 
 
 if __name__ == "__main__":

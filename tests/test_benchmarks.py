@@ -71,3 +71,18 @@ def test_train_benchmark_refuses_mixed_precision_on_cpu(tmp_path):
     cmd = [sys.executable, str(REPO / "benchmarks" / "train.py"), "--device", "cpu", "--amps", "bf16", "--no-json"]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
     assert proc.returncode == 2 and "CUDA-only" in proc.stderr, proc.stderr
+
+
+def test_report_renders_every_script_and_says_when_no_gpu_was_measured(tmp_path):
+    """The generator on results written here by the smallest runs: one section per script, nothing invented."""
+    for name in ("train", "flops"):
+        run_script(name, RUNS[name][0], tmp_path)
+    page = tmp_path / "performance.md"
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "report.py"), "--results", str(tmp_path),
+                           "--page", str(page)], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    text = page.read_text()
+    assert "### Training steps" in text and "### Counted work and the ceiling" in text
+    assert "### Network inference" not in text  # no inference result given, so no table
+    assert "No GPU measurement is recorded" in text
+    assert "python benchmarks/train.py --presets tiny --batch-size 1 --lr-size 8" in text

@@ -1,0 +1,258 @@
+"""Write the book's Performance page from the JSON files that the benchmark scripts wrote.
+
+    python benchmarks/report.py            # rewrite book/performance.md from benchmarks/results/*.json
+    python benchmarks/report.py --check    # exit 1 if book/performance.md differs from what the JSON gives
+
+Every figure on the page comes from a file under ``benchmarks/results/``, and every table says which run
+(date, torch, CPU/GPU, load) produced it; nothing is typed by hand. A machine without a result (no GPU has been
+measured yet, for instance) gets a sentence saying so, not an empty table. tests/test_benchmarks.py runs
+``--check``, so the committed page cannot drift from the committed results.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "benchmarks" / "results"
+PAGE = REPO / "book" / "performance.md"
+
+
+class Share(float):
+    """A fraction shown as a percentage."""
+
+
+def fmt(value, digits: int = 3) -> str:
+    """Numbers as people read them: 3 significant digits, at least the units; a Share as a percentage."""
+    if isinstance(value, Share):
+        return f"{100 * value:.1f}%"
+    if value is None:
+        return "–"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return f"{value:,}"
+    if value != value:
+        return "nan"
+    if abs(value) >= 10 ** (digits - 1):
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
+def table(header: Sequence[str], rows: List[Sequence], align: Optional[str] = None) -> str:
+    align = align or "l" + "r" * (len(header) - 1)
+    marks = {"l": ":--", "r": "--:", "c": ":-:"}
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(marks[a] for a in align) + " |"]
+    lines += ["| " + " | ".join(fmt(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def provenance(result: dict, path: Path) -> str:
+    env = result["environment"]
+    device = env.get("gpu") or f"{env['cpu']} x{env['cpu_count']}"
+    busy = result.get("busy_before")
+    load = f", {busy:.0%} of the CPU busy before" if isinstance(busy, (int, float)) else ""
+    return (f"*{env['date']}, torch {env['torch']}, {device}, torch threads: {env['torch_threads']}{load}; "
+            f"`benchmarks/results/{path.name}`.*")
+
+
+def command(result: dict) -> str:
+    """The command line that reproduces a result, from the arguments it stored."""
+    script = result["script"]
+    args = result.get("args") or {}
+    skip = {"out_dir", "no_json", "worker", "machine", "device", "threads", "memory_limit_gb"}
+    parts = [f"python {script}"]
+    for key, value in args.items():
+        if key in skip or value is None or value is False or value == []:
+            continue
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            parts.append(flag)
+        elif key == "size" and isinstance(value, list):
+            parts.append(f"{flag} {size_text(value)}")
+        elif isinstance(value, list):
+            items = ["x".join(map(str, v)) if isinstance(v, list) else str(v) for v in value]
+            parts.append(flag + " " + " ".join(items))
+        else:
+            parts.append(f"{flag} {value}")
+    if args.get("threads"):
+        parts.append(f"--threads {args['threads']}")
+    return " ".join(parts)
+
+
+def size_text(size) -> str:
+    return "x".join(map(str, size)) if isinstance(size, list) else str(size)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# One section per script
+# ------------------------------------------------------------------------------------------------------------
+def dcn_section(result: dict) -> str:
+    backends = result["backends"]
+    header = ["LR size", "batch", "pass"] + [f"{b} ms" for b in backends]
+    ratios = [k for k in ("pure/torchvision", "pure/conv2d") if any(k in r for r in result["rows"])]
+    header += ratios
+    rows = [[r["size"], r["batch"], r["mode"]] + [r.get(f"{b} ms") for b in backends] + [r.get(k) for k in ratios]
+            for r in result["rows"]]
+    text = [table(header, rows)]
+    fwdbwd = [r for r in result["rows"] if r["mode"] == "fwd+bwd" and "pure/torchvision" in r]
+    if fwdbwd:
+        worst = max(r["pure/torchvision"] for r in fwdbwd)
+        verdict = "meets" if worst <= 2 else "misses"
+        text.append(f"Target: the pure backend's forward+backward within 2x of torchvision's compiled kernel. "
+                    f"Largest ratio pure/torchvision over these shapes: **{fmt(worst)}**, so it {verdict} the target.")
+    return "\n\n".join(text)
+
+
+def inference_section(result: dict) -> str:
+    rows = [[r["preset"], r.get("dcn ran", r.get("backend")), r["config"], r.get("median_ms"),
+             r.get("frames_per_s"), r.get("peak_mb"), r.get("first_call_s"), r.get("psnr_vs_fp32_db")]
+            for r in result["rows"] if "error" not in r]
+    errors = [f"- {r['preset']} {r['config']}: {r['error']}" for r in result["rows"] if "error" in r]
+    w, h = result["args"]["size"]
+    text = [f"Input: 4 LR frames of {w}x{h} -> 7 frames of {4 * w}x{4 * h}, batch 1.",
+            table(["preset", "DCN backend", "precision", "median ms", "output frames/s", "peak MB", "first call s",
+                   "PSNR vs fp32 (dB)"], rows)]
+    if errors:
+        text.append("Configurations that failed:\n\n" + "\n".join(errors))
+    return "\n\n".join(text)
+
+
+def flops_section(result: dict) -> str:
+    w, h = result["args"]["size"]
+    text = [f"The {result['args']['preset']} network at {w}x{h} x {result['args']['frames']} frames: "
+            f"**{fmt(result['gflop_per_frame'])} GFLOP per output frame** ({fmt(result['total_flops'] / 1e9)} GFLOP "
+            f"for {result['frames_out']} frames; convolutions and matrix products counted by "
+            f"`torch.utils.flop_counter`, the deformable sampling by formula).",
+            table(["measured", "GFLOP", "median ms", "GFLOP/s", "fraction of the matmul rate"],
+                  [[t["item"], t["flops"] / 1e9, t["median_ms"], t["gflops"], t["fraction of matmul ceiling"]]
+                   for t in result["timed"]]),
+            f"At the measured matrix-product rate the network could produce at most "
+            f"**{fmt(result['ceiling_frames_per_s'])} frames/s** on this device (the ceiling)."]
+    return "\n\n".join(text)
+
+
+def profile_section(result: dict) -> str:
+    wall = result["wall_s"]
+    cats = sorted(result["categories_s"].items(), key=lambda kv: -kv[1])
+    rows = [[name, seconds * 1e3, Share(seconds / wall)] for name, seconds in cats]
+    w, h = result["args"]["size"]
+    seconds = dict(cats)
+    conv = sum(seconds.get(n, 0.0) for n in ("convolutions", "DCN offset/mask conv", "DCN matmul"))
+    sampling = sum(seconds.get(n, 0.0) for n in ("DCN sampling", "DCN mask multiply", "DCN other"))
+    text = [f"One forward pass of the {result['args']['preset']} network at {w}x{h} x {result['args']['frames']} "
+            f"frames ({result['args']['backend']} DCN), {fmt(wall * 1e3)} ms under `torch.profiler`; self time of "
+            f"the operators by category:",
+            table(["category", "ms", "share of the pass"], rows),
+            f"Convolutions and matrix products (with the deformable convolutions' offset/mask convolutions and weight "
+            f"products): {fmt(conv * 1e3)} ms ({fmt(Share(conv / wall))}); the pure backend's deformable sampling, "
+            f"mask multiply and grid arithmetic: {fmt(sampling * 1e3)} ms ({fmt(Share(sampling / wall))})."]
+    if "DCN torchvision" in seconds:
+        text[-1] += (f" torchvision's kernel, sampling and products in one operator: "
+                     f"{fmt(seconds['DCN torchvision'] * 1e3)} ms ({fmt(Share(seconds['DCN torchvision'] / wall))}).")
+    return "\n\n".join(text)
+
+
+def upscale_section(result: dict) -> str:
+    rows = [[r["tile"], r.get("overlap"), r.get("peak_mb"), r.get("seconds"), r.get("frames_out")]
+            for r in result["rows"] if "error" not in r]
+    errors = [f"- tile {r.get('tile')}: {r['error']}" for r in result["rows"] if "error" in r]
+    args = result["args"]
+    text = [f"`zsm.upscale.upscale_frames`, {args['preset']} network, {args['frames']} input frames of "
+            f"{size_text(args['size'])}:",
+            table(["tile", "overlap", "peak MB", "seconds", "output frames"], rows)]
+    if errors:
+        text.append("\n".join(errors))
+    return "\n\n".join(text)
+
+
+def train_section(result: dict) -> str:
+    rows = [[r["preset"], r["precision"], r["batch_size"], r["lr_size"], r["steps"], r["median_ms"], r["its"],
+             r["samples_per_s"], r["peak_mb"], r.get("speedup_vs_fp32")] for r in result["rows"] if "its" in r]
+    errors = [f"- {r['preset']} amp={r['amp']}: {r['error']}" for r in result["rows"] if "error" in r]
+    text = [table(["preset", "precision", "batch", "LR crop", "timed steps", "median ms/step", "steps/s", "samples/s",
+                   "peak MB", "speed vs fp32"], rows)]
+    if errors:
+        text.append("\n".join(errors))
+    return "\n\n".join(text)
+
+
+SECTIONS = [
+    ("dcn", "Deformable convolution: pure PyTorch vs torchvision vs conv2d", dcn_section),
+    ("inference", "Network inference", inference_section),
+    ("flops", "Counted work and the ceiling", flops_section),
+    ("profile", "Where the forward pass spends its time", profile_section),
+    ("upscale_memory", "Memory of tiled upscaling", upscale_section),
+    ("train", "Training steps", train_section),
+]
+
+INTRO = """\
+# Performance
+
+What the network costs, measured by the scripts in `benchmarks/` (see `benchmarks/README.md`): medians of
+several runs after warm-up, ratios measured side by side in the same run. This page is generated by
+`python benchmarks/report.py` from the JSON files those scripts wrote into `benchmarks/results/`; each table
+names the run it comes from. Timings on a shared 2-core machine vary by tens of percent from run to run; the
+load just before each run is given with it.
+"""
+
+
+def _machine_of(path: Path, data: dict) -> str:
+    env = data["environment"]
+    if env.get("gpu"):
+        return env["gpu"]
+    return f"CPU: {env['cpu']}, {env['cpu_count']} cores"
+
+
+def render(results_dir: Path = RESULTS) -> str:
+    paths = sorted(results_dir.glob("*.json"))
+    loaded = [(p, json.loads(p.read_text())) for p in paths]
+    out = [INTRO]
+    by_machine: Dict[str, list] = {}
+    for p, data in loaded:
+        by_machine.setdefault(_machine_of(p, data), []).append((p, data))
+    if not by_machine:
+        out.append("No benchmark result is recorded yet: run the scripts (see below) and then this page's generator.\n")
+    for machine in sorted(by_machine, key=lambda m: (not m.startswith("CPU"), m)):
+        out.append(f"## {machine}\n")
+        for prefix, title, section in SECTIONS:
+            found = [(p, d) for p, d in by_machine[machine] if p.name.startswith(prefix + "-")]
+            for p, data in found:
+                out.append(f"### {title}\n")
+                out.append(section(data) + "\n")
+                out.append(provenance(data, p) + " Reproduce with:\n")
+                out.append(f"```bash\n{command(data)}\n```\n")
+    if not any(d["environment"].get("gpu") for _, d in loaded):
+        out.append("## GPUs\n")
+        out.append("No GPU measurement is recorded: no GPU was available to the sessions that wrote these results. "
+                   "On a GPU machine, `python benchmarks/inference.py` times fp32, bf16, fp16, channels-last and "
+                   "`torch.compile` side by side, and `python benchmarks/train.py` fp32 against mixed precision; "
+                   "then `python benchmarks/report.py` adds their tables here.\n")
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="compare instead of writing; exit 1 on a difference")
+    parser.add_argument("--results", default=str(RESULTS))
+    parser.add_argument("--page", default=str(PAGE))
+    args = parser.parse_args(argv)
+    text = render(Path(args.results))
+    page = Path(args.page)
+    if args.check:
+        if not page.is_file() or page.read_text() != text:
+            print(f"{page} is not what benchmarks/report.py makes of {args.results}; run python benchmarks/report.py",
+                  file=sys.stderr)
+            return 1
+        print(f"{page} matches {args.results}")
+        return 0
+    page.write_text(text)
+    print(f"wrote {page}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
