@@ -69,7 +69,7 @@ class OffsetRecords(Sequence):
         return OffsetRecords(self._records[index]) if isinstance(index, slice) else self._records[index]
 
     def __repr__(self) -> str:
-        return f"OffsetRecords({len(self)} records; {self.describe()})"
+        return f"OffsetRecords, {len(self)} records:\n" + "\n".join(f"  {k}: {v}" for k, v in self._summary())
 
     def _values(self, attribute: str) -> list:
         return sorted({getattr(r, attribute) for r in self._records}, key=lambda v: (v is None, str(v)))
@@ -82,10 +82,13 @@ class OffsetRecords(Sequence):
     time_directions = property(lambda self: [t for t in TIME_DIRECTIONS if t in self._values("time_direction")],
                                doc="ConvLSTM passes present")
 
+    def _summary(self) -> List[Tuple[str, list]]:
+        return [("stages", self.stages), ("pairs", self.pairs), ("frames", self.frames),
+                ("time directions", self.time_directions), ("levels", self.levels), ("directions", self.directions)]
+
     def describe(self) -> str:
         """What the records hold, e.g. ``"stages ['interpolation'], pairs [(0, 1)], levels [1, 2, 3], ..."``."""
-        return (f"stages {self.stages}, pairs {self.pairs}, frames {self.frames}, time directions "
-                f"{self.time_directions}, levels {self.levels}, directions {self.directions}")
+        return ", ".join(f"{k} {v}" for k, v in self._summary())
 
     def select(self, stage: Optional[str] = None, pair: Optional[Tuple[int, int]] = None,
                frame: Optional[int] = None, time_direction: Optional[str] = None, level: Optional[int] = None,
@@ -398,8 +401,8 @@ def plot_magnitudes(records: Sequence[OffsetRecord], *, group: Optional[int] = N
     maps = [[offset_magnitude(r, g, None, batch) for r in records] for g in groups]
     vmax = vmax if vmax is not None else max(float(m.max()) for row in maps for m in row) or 1.0
     if axes is None:
-        _, axes = _pyplot().subplots(len(groups), len(records), figsize=(4.2 * len(records), 2.6 * len(groups)),
-                               squeeze=False)
+        size = (3.1 * len(records), 2.0 * len(groups))
+        _, axes = _pyplot().subplots(len(groups), len(records), figsize=size, squeeze=False)
     axes = np.asarray(axes).reshape(len(groups), len(records))
     for row, g in enumerate(groups):
         for col, r in enumerate(records):
@@ -450,11 +453,12 @@ class OffsetExplorer:
         frames: the clip's LR input frames, (T, H, W, 3) uint8/float numpy or a tensor (T, 3, H, W) in [0, 1].
         records: offset records of a forward pass on those frames (any iterable of :class:`zsm.OffsetRecord`).
         gain (float): arrow length multiplier (1: arrows in frame pixels). Default: 1.
-        figsize (tuple), dpi (int): size of the picture. Default: (10, 3.6) inches at 96 dpi.
+        figsize (tuple), dpi (int): size of the picture. Default: (9, 3.3) inches at 100 dpi (900 x 330 pixels,
+            shown at most as wide as the page).
         batch (int): which clip of the batch. Default: 0.
     """
 
-    def __init__(self, frames, records, *, gain: float = 1.0, figsize=(10.0, 3.6), dpi: int = 96, batch: int = 0):
+    def __init__(self, frames, records, *, gain: float = 1.0, figsize=(9.0, 3.3), dpi: int = 100, batch: int = 0):
         widgets = _require("ipywidgets")
         _require("matplotlib")
         self.frames = _as_frames(frames)
@@ -503,7 +507,8 @@ class OffsetExplorer:
                                                value=self.defaults["density"], description="arrow density",
                                                continuous_update=False, style=style)
         self.controls = c
-        self.image = widgets.Image(format="png", value=self.render(self.settings()))
+        self.image = widgets.Image(format="png", value=self.render(self.settings()),
+                                   layout=widgets.Layout(max_width="100%", height="auto"))
         self._syncing = False
         for control in c.values():
             control.observe(self._changed, names="value")
