@@ -512,8 +512,9 @@ class OffsetExplorer:
         self._syncing = False
         for control in c.values():
             control.observe(self._changed, names="value")
-        rows = list(c.values())
-        self.widget = widgets.VBox([widgets.HBox(rows[: len(rows) // 2]), widgets.HBox(rows[len(rows) // 2 :]),
+        for control in c.values():  # two or three controls per line, wrapping on narrow pages
+            control.layout = widgets.Layout(width="290px" if control is not c["pair"] else "360px")
+        self.widget = widgets.VBox([widgets.HBox(list(c.values()), layout=widgets.Layout(flex_flow="row wrap")),
                                     self.image])
 
     @classmethod
