@@ -144,6 +144,8 @@ def test_select_by_stage_pair_frame_time_direction_level_and_direction():
     assert records.one(pair=(0, 1), level=3, direction=1).offset.shape[-1] == 2
     assert records.select(frame=3).pairs == [(1, 2)]
     assert records.stages == ["interpolation", "lstm_hidden"] and records.levels == [1, 2, 3]
+    many = viz.OffsetRecords(record(pair=(i, i + 1), frame=2 * i + 1) for i in (10, 2, 0))
+    assert many.pairs == [(0, 1), (2, 3), (10, 11)] and many.frames == [1, 5, 21]  # numbers, not strings, order
 
 
 def test_select_errors_name_the_unknown_value_or_what_the_records_hold():

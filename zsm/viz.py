@@ -72,11 +72,12 @@ class OffsetRecords(Sequence):
         return f"OffsetRecords, {len(self)} records:\n" + "\n".join(f"  {k}: {v}" for k, v in self._summary())
 
     def _values(self, attribute: str) -> list:
-        return sorted({getattr(r, attribute) for r in self._records}, key=lambda v: (v is None, str(v)))
+        values = {getattr(r, attribute) for r in self._records}
+        return sorted(v for v in values if v is not None) + ([None] if None in values else [])
 
     stages = property(lambda self: [s for s in STAGES if s in self._values("stage")], doc="stages present")
     pairs = property(lambda self: [p for p in self._values("pair") if p is not None], doc="interpolation pairs")
-    frames = property(lambda self: sorted(self._values("frame")), doc="output frame indices present")
+    frames = property(lambda self: self._values("frame"), doc="output frame indices present")
     levels = property(lambda self: self._values("level"), doc="pyramid levels present")
     directions = property(lambda self: self._values("direction"), doc="alignment directions present")
     time_directions = property(lambda self: [t for t in TIME_DIRECTIONS if t in self._values("time_direction")],
@@ -530,11 +531,11 @@ class OffsetExplorer:
         return tuple(r.pair) if r.stage == "interpolation" else (r.time_direction, r.frame)
 
     def _pair_options(self, stage: str) -> List[tuple]:
-        keys = sorted({k[1] for k in self._table if k[0] == stage}, key=str)
+        keys = {k[1] for k in self._table if k[0] == stage}
         if stage == "interpolation":
-            return [(f"frames {i} and {j} (output {i + j})", (i, j)) for i, j in keys]
-        order = sorted(keys, key=lambda k: (TIME_DIRECTIONS.index(k[0]), k[1]))
-        return [(f"{t} pass, step at output frame {f}", (t, f)) for t, f in order]
+            return [(f"frames {i} and {j} (output {i + j})", (i, j)) for i, j in sorted(keys)]
+        order = sorted(keys, key=lambda k: (TIME_DIRECTIONS.index(k[0]), k[1]))  # forward first, then by frame
+        return [(f"{t} pass, frame {f}", (t, f)) for t, f in order]
 
     @staticmethod
     def _pair_description(stage: str) -> str:
