@@ -78,6 +78,16 @@ def test_mixed_precision_is_for_cuda_only():
         amp_dtype("fp8", "cpu")
 
 
+@pytest.mark.parametrize("capability, expected", [((7, 5), torch.float16), ((8, 0), torch.bfloat16)])
+def test_auto_precision_is_bf16_only_where_the_gpu_computes_it_natively(monkeypatch, capability, expected):
+    """A T4 (7.5) emulates bfloat16 slowly, though torch.cuda.is_bf16_supported() is True there: fp16 + scaler."""
+    monkeypatch.setattr(torch.version, "hip", None)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert amp_dtype("auto", "cuda") is expected
+    assert amp_dtype("fp16", "cuda") is torch.float16 and amp_dtype("off", "cuda") is None
+
+
 def test_the_sampler_gives_each_rank_its_own_samples():
     r0 = list(StepSampler(3, 5, 2, rank=0, world=2))
     r1 = list(StepSampler(3, 5, 2, rank=1, world=2))

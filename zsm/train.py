@@ -53,8 +53,8 @@ class TrainConfig:
         learning_rate, betas: Adam. Paper: 4e-4, (0.9, 0.99).
         restart_every, eta_min: cosine annealing restarted every this many steps, down to eta_min.
             Paper: 150,000 and 1e-7.
-        amp: "auto" (bf16 on GPUs that have it, else fp16 with a gradient scaler; off on CPU), "bf16", "fp16",
-            or "off".
+        amp: "auto" (bf16 on GPUs that compute it natively, else fp16 with a gradient scaler; off on CPU),
+            "bf16", "fp16", or "off". See :func:`amp_dtype`.
         workers: DataLoader worker processes.
         log_every, val_every, checkpoint_every: in steps; 0 switches validation or checkpoints off.
         keep_checkpoints: how many recent checkpoints to keep.
@@ -221,9 +221,11 @@ def make_optimizer(parameters, cfg: TrainConfig):
 def amp_dtype(amp: str, device) -> Optional[torch.dtype]:
     """The autocast dtype that ``amp`` ("auto", "bf16", "fp16", "off") gives on ``device``; None: float32.
 
-    "auto" is bfloat16 on a GPU that supports it (Ampere and later), else float16 (which the trainer pairs with
-    a gradient scaler). Mixed precision is for CUDA only: on any other device the answer is None, with a
-    warning when bf16 or fp16 was asked for explicitly.
+    "auto" is bfloat16 on a GPU that computes it natively (NVIDIA compute capability 8.0 and later: A100, L4,
+    H100, RTX 30xx on; or ROCm), else float16, which the trainer pairs with a gradient scaler. (Older GPUs such
+    as the T4 only emulate bfloat16, slowly, although ``torch.cuda.is_bf16_supported()`` says True there.)
+    Mixed precision is for CUDA only: on any other device the answer is None, with a warning when bf16 or
+    fp16 was asked for explicitly.
     """
     if amp not in ("auto", "bf16", "fp16", "off"):
         raise ValueError(f"amp must be auto, bf16, fp16 or off, got {amp!r}")
@@ -233,7 +235,8 @@ def amp_dtype(amp: str, device) -> Optional[torch.dtype]:
             warnings.warn(f"amp={amp!r} needs a CUDA device; training in float32 on {device}")
         return None
     if amp == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        native_bf16 = bool(torch.version.hip) or torch.cuda.get_device_capability(device)[0] >= 8
+        return torch.bfloat16 if native_bf16 else torch.float16
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
 
 
