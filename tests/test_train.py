@@ -15,7 +15,9 @@ import torch.nn.functional as F
 
 import zsm
 from zsm.checkpoint import state_dict_digest
-from zsm.train import StepSampler, TrainConfig, TrainingDiverged, charbonnier, latest_checkpoint, train
+from zsm import train as train_module
+from zsm.train import (StepSampler, TrainConfig, TrainingDiverged, amp_dtype, charbonnier, latest_checkpoint,
+                       make_optimizer, train)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,6 +54,38 @@ def test_charbonnier_is_about_the_mean_absolute_error():
     a, b = torch.zeros(10), torch.full((10,), 0.5)
     assert charbonnier(a, b).item() == pytest.approx(0.5, abs=1e-5)
     assert charbonnier(a, a).item() == pytest.approx(1e-3, rel=1e-6)  # sqrt(eps)
+
+
+def test_the_schedule_falls_along_a_cosine_to_eta_min_and_restarts():
+    cfg = TrainConfig(learning_rate=4e-4, restart_every=10, eta_min=1e-7)
+    optimizer, scheduler = make_optimizer([torch.nn.Parameter(torch.zeros(1))], cfg)
+    assert optimizer.defaults["betas"] == (0.9, 0.99)  # the paper's
+    lrs = []
+    for _ in range(21):
+        lrs.append(scheduler.get_last_lr()[0])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[0] == lrs[10] == lrs[20] == pytest.approx(4e-4)  # restarts every 10 steps
+    assert lrs[5] == pytest.approx((4e-4 + 1e-7) / 2)  # half-way down the cosine
+    assert min(lrs) == lrs[9] and 1e-7 < lrs[9] < 2e-5
+
+
+def test_mixed_precision_is_for_cuda_only():
+    assert amp_dtype("auto", "cpu") is None and amp_dtype("off", "cpu") is None
+    with pytest.warns(UserWarning, match="needs a CUDA device"):
+        assert amp_dtype("bf16", "cpu") is None
+    with pytest.raises(ValueError, match="auto, bf16, fp16 or off"):
+        amp_dtype("fp8", "cpu")
+
+
+@pytest.mark.parametrize("capability, expected", [((7, 5), torch.float16), ((8, 0), torch.bfloat16)])
+def test_auto_precision_is_bf16_only_where_the_gpu_computes_it_natively(monkeypatch, capability, expected):
+    """A T4 (7.5) emulates bfloat16 slowly, though torch.cuda.is_bf16_supported() is True there: fp16 + scaler."""
+    monkeypatch.setattr(torch.version, "hip", None)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert amp_dtype("auto", "cuda") is expected
+    assert amp_dtype("fp16", "cuda") is torch.float16 and amp_dtype("off", "cuda") is None
 
 
 def test_the_sampler_gives_each_rank_its_own_samples():
@@ -100,6 +134,33 @@ def test_a_killed_run_resumes_with_the_same_losses_as_an_uninterrupted_one(tmp_p
     assert zsm.load_checkpoint(Path(interrupted.run_dir) / "model.pt").config == zsm.ZSMConfig.tiny()
     torch.testing.assert_close(torch.tensor(resumed["loss"]), torch.tensor(expected["loss"]), rtol=1e-6, atol=0)
     torch.testing.assert_close(torch.tensor(resumed["lr"]), torch.tensor(expected["lr"]), rtol=1e-12, atol=0)
+
+
+class ScheduleInterruptedAtStep4(torch.optim.lr_scheduler.CosineAnnealingWarmRestarts):
+    """Raises KeyboardInterrupt in step 4 after optimizer.step(), before the step is counted (as Ctrl+C could)."""
+
+    def step(self, epoch=None):
+        if self.last_epoch == 3:
+            raise KeyboardInterrupt
+        super().step(epoch)
+
+
+def test_an_interrupt_while_the_weights_change_saves_nothing_and_resume_stays_exact(tmp_path, monkeypatch, capsys):
+    _, expected = train(config(tmp_path / "a", iterations=6), Synthetic(), progress=False)
+
+    def interrupting(parameters, cfg):
+        optimizer, _ = make_optimizer(parameters, cfg)
+        return optimizer, ScheduleInterruptedAtStep4(optimizer, T_0=cfg.restart_every, eta_min=cfg.eta_min)
+
+    cfg = config(tmp_path / "b", iterations=6)
+    monkeypatch.setattr(train_module, "make_optimizer", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, Synthetic(), progress=False)
+    assert "nothing saved" in capsys.readouterr().out
+    assert latest_checkpoint(cfg.run_dir).name == "step-0000003.pt"  # no step-3 file holding step 4's weights
+    monkeypatch.undo()
+    _, resumed = train(cfg, Synthetic(), resume=True, progress=False)
+    torch.testing.assert_close(torch.tensor(resumed["loss"]), torch.tensor(expected["loss"]), rtol=1e-6, atol=0)
 
 
 class PoisonedAfter(torch.utils.data.Dataset):

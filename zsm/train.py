@@ -34,7 +34,7 @@ from .checkpoint import atomic_torch_save, safe_torch_load, save_checkpoint, sta
 from .config import ZSMConfig
 from .model import ZoomingSlowMo
 
-__all__ = ["TrainConfig", "charbonnier", "train", "latest_checkpoint", "TrainingDiverged"]
+__all__ = ["TrainConfig", "charbonnier", "make_optimizer", "amp_dtype", "train", "latest_checkpoint", "TrainingDiverged"]
 
 CHECKPOINT_FORMAT = "zsm-train"
 
@@ -53,8 +53,8 @@ class TrainConfig:
         learning_rate, betas: Adam. Paper: 4e-4, (0.9, 0.99).
         restart_every, eta_min: cosine annealing restarted every this many steps, down to eta_min.
             Paper: 150,000 and 1e-7.
-        amp: "auto" (bf16 on GPUs that have it, else fp16 with a gradient scaler; off on CPU), "bf16", "fp16",
-            or "off".
+        amp: "auto" (bf16 on GPUs that compute it natively, else fp16 with a gradient scaler; off on CPU),
+            "bf16", "fp16", or "off". See :func:`amp_dtype`.
         workers: DataLoader worker processes.
         log_every, val_every, checkpoint_every: in steps; 0 switches validation or checkpoints off.
         keep_checkpoints: how many recent checkpoints to keep.
@@ -199,13 +199,44 @@ def _distributed() -> tuple:
     return dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", "0"))
 
 
-def _amp_dtype(amp: str, device: torch.device) -> Optional[torch.dtype]:
+def make_optimizer(parameters, cfg: TrainConfig):
+    """The optimiser and learning-rate schedule of a run: Adam and cosine annealing with warm restarts.
+
+    The schedule is stepped once per optimiser step: the learning rate falls from ``cfg.learning_rate`` to
+    ``cfg.eta_min`` along half a cosine over ``cfg.restart_every`` steps, then jumps back up.
+
+    Args:
+        parameters: the model's parameters (an iterable of tensors, as for any torch optimiser).
+        cfg (TrainConfig): learning_rate, betas, restart_every and eta_min are used.
+
+    Returns:
+        (torch.optim.Adam, torch.optim.lr_scheduler.CosineAnnealingWarmRestarts)
+    """
+    optimizer = torch.optim.Adam(parameters, lr=cfg.learning_rate, betas=tuple(cfg.betas))
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=cfg.restart_every,
+                                                                     eta_min=cfg.eta_min)
+    return optimizer, scheduler
+
+
+def amp_dtype(amp: str, device) -> Optional[torch.dtype]:
+    """The autocast dtype that ``amp`` ("auto", "bf16", "fp16", "off") gives on ``device``; None: float32.
+
+    "auto" is bfloat16 on a GPU that computes it natively (NVIDIA compute capability 8.0 and later: A100, L4,
+    H100, RTX 30xx on; or ROCm), else float16, which the trainer pairs with a gradient scaler. (Older GPUs such
+    as the T4 only emulate bfloat16, slowly, although ``torch.cuda.is_bf16_supported()`` says True there.)
+    Mixed precision is for CUDA only: on any other device the answer is None, with a warning when bf16 or
+    fp16 was asked for explicitly.
+    """
+    if amp not in ("auto", "bf16", "fp16", "off"):
+        raise ValueError(f"amp must be auto, bf16, fp16 or off, got {amp!r}")
+    device = torch.device(device)
     if device.type != "cuda" or amp == "off":
         if amp in ("bf16", "fp16") and device.type != "cuda":
             warnings.warn(f"amp={amp!r} needs a CUDA device; training in float32 on {device}")
         return None
     if amp == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        native_bf16 = bool(torch.version.hip) or torch.cuda.get_device_capability(device)[0] >= 8
+        return torch.bfloat16 if native_bf16 else torch.float16
     return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
 
 
@@ -240,10 +271,9 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
     run_dir = Path(cfg.run_dir)
     torch.manual_seed(cfg.seed)
     model = ZoomingSlowMo(cfg.model_config()).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, betas=tuple(cfg.betas))
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=cfg.restart_every, eta_min=cfg.eta_min)
-    amp_dtype = _amp_dtype(cfg.amp, device)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    optimizer, scheduler = make_optimizer(model.parameters(), cfg)
+    autocast_dtype = amp_dtype(cfg.amp, device)
+    scaler = torch.amp.GradScaler(device.type, enabled=autocast_dtype == torch.float16)
     step, curves = 0, {"step": [], "loss": [], "lr": [], "its": [], "val": []}
 
     latest = latest_checkpoint(run_dir) if resume else None
@@ -273,6 +303,7 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
     )
     bar = _progress_bar(step, cfg.iterations) if progress and rank == 0 else None
     bad_steps, window_start, window_steps, window_loss = 0, time.perf_counter(), 0, 0.0
+    updating = False
 
     def checkpoint_now():
         if rank != 0:
@@ -288,7 +319,7 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
         for lr_clip, hr_clip in loader:
             lr_clip = lr_clip.to(device, non_blocking=True)
             hr_clip = hr_clip.to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+            with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
                 loss = charbonnier(net(lr_clip), hr_clip)
             finite = torch.isfinite(loss.detach()).to(torch.float32)
             if world > 1:  # every rank skips together, or the gradient all-reduce would hang
@@ -306,6 +337,7 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
             bad_steps = 0
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
+            updating = True  # from here until the step is counted and logged, a checkpoint would be inconsistent
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
@@ -322,6 +354,7 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
                 curves["lr"].append(scheduler.get_last_lr()[0])
                 curves["its"].append(window_steps / elapsed)
                 window_start, window_steps, window_loss = time.perf_counter(), 0, 0.0
+            updating = False
             if validate is not None and rank == 0 and cfg.val_every and (step % cfg.val_every == 0 or step == cfg.iterations):
                 model.eval()
                 with torch.no_grad():
@@ -332,7 +365,10 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
             if cfg.checkpoint_every and (step % cfg.checkpoint_every == 0 or step == cfg.iterations):
                 checkpoint_now()
     except KeyboardInterrupt:
-        if rank == 0:
+        if rank == 0 and updating:  # the weights may hold step + 1 while the counters say step: save nothing
+            print(f"\ninterrupted while the weights were being updated; nothing saved (a checkpoint now could mix "
+                  f"two steps); the latest checkpoint is {latest_checkpoint(run_dir)}; run again with resume")
+        elif rank == 0:
             checkpoint_now()
             print(f"\ninterrupted at step {step}; saved {latest_checkpoint(run_dir)}; run again with resume to continue")
         raise
