@@ -162,7 +162,8 @@ class JupyterLab:
     """A real JupyterLab server on 127.0.0.1 with a token, its root a fresh folder, settings isolated from the user's.
 
     `start()` waits until /api/status answers; `stop()` ends the server (and the kernels it started).
-    `url_for(name)` is the address that opens ROOT/name in the browser (token included).
+    `add(path)` puts a notebook (copied) or a folder (linked) into the root; `url_for(name)` is the address that
+    opens ROOT/name in the browser (token included). The kernels inherit this process's environment (PYTHONPATH).
     """
 
     def __init__(self, root: Path, home: Path, token: str = "zsm-browser-test", timeout: float = 90.0):
@@ -225,6 +226,17 @@ class JupyterLab:
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:] if self.log_path.is_file() else ""
+
+    def add(self, source: Path, name: str | None = None) -> str:
+        """Put `source` into the server's root as `name` (default: its own name): a file is copied, a folder linked
+        (e.g. the repository's data/, which a chapter looks for beside itself). Returns the name."""
+        source, name = Path(source), name or Path(source).name
+        target = self.root / name
+        if source.is_dir():
+            target.symlink_to(source.resolve(), target_is_directory=True)
+        else:
+            shutil.copy2(source, target)
+        return name
 
     def url_for(self, name: str) -> str:
         """A fresh workspace per call: JupyterLab would otherwise reopen every notebook of the last visit."""

@@ -79,7 +79,8 @@ def test_keyboard_on_a_slider_redraws_the_image_through_the_kernel(jupyter_lab, 
     draw a new PNG, and the browser shows exactly that PNG (decoded pixels equal), not a stale or a blank one."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SLIDER_CELL)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, jupyter_lab.root / "slider.ipynb")
+    nbformat.write(nb, jupyter_lab.home / "slider.ipynb")
+    jupyter_lab.add(jupyter_lab.home / "slider.ipynb")
 
     page = context.new_page()
     log = PageLog(origin=origin_of(jupyter_lab.url))
