@@ -1,6 +1,8 @@
 # Set-up and checks for zsm. Every target creates the virtual environment it needs on first use.
 #   make book   install everything into .venv, then build the book with every chapter executed
-#   make test   install everything into .venv, then run the test suite
+#   make test   install everything into .venv, then run the test suite (the browser tests too: they check the
+#               book as last built by `make book`, and skip with the reason where it or Chromium is missing)
+#   make test-browser   only the browser tests (tests/browser), installing Chromium first where possible
 #   make demo   install everything into .venv, then run the paper network once on this machine
 # TORCH selects the torch to install: the default pins the release CI uses; `make test TORCH=torch`
 # takes whatever your index offers (e.g. a CUDA build on a GPU machine).
@@ -9,7 +11,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: setup book test demo test-torchvision clean
+.PHONY: setup book test test-browser chromium demo test-torchvision clean
 
 setup: $(VENV)/.installed
 
@@ -21,6 +23,23 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 test: setup
 	$(BIN)/python -m pytest tests
+
+# The built book opened page by page in headless Chromium, and a notebook driven in a real JupyterLab (see
+# tests/browser/). Build the book first (`make book`). ZSM_REQUIRE_BROWSER=1 (CI) turns every skip into a failure.
+test-browser: setup chromium
+	$(BIN)/python -m pytest tests/browser
+
+# Debian's Chromium for the browser tests (Playwright drives it; `playwright install` is never used). Installed only
+# where it is missing and we are root with apt-get; otherwise say so (the browser tests then skip with the reason).
+chromium:
+	@if [ -x /usr/bin/chromium ] || [ -n "$$ZSM_CHROMIUM" ]; then \
+		echo "chromium: $${ZSM_CHROMIUM:-/usr/bin/chromium}"; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && apt-get install -y chromium; \
+	else \
+		echo "chromium: /usr/bin/chromium is missing and cannot be installed here (not root, or no apt-get);" \
+		     "the browser tests will skip (set ZSM_CHROMIUM to a Chromium executable)"; \
+	fi
 
 book: setup
 	PYTHON=$(BIN)/python bash book/tools/build.sh

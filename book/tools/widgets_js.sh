@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Put the JavaScript that the built pages need into book/_static_widgets/, so that no page loads it from a CDN:
 #   widgets/require.js, widgets/embed-amd.js + its numbered chunks + fonts   (ipywidgets in static pages)
+#   widgets/compat.js (from book/tools/widgets_compat.js: font paths, MathJax 3 for widget labels)
 #   mathjax/tex-mml-chtml.js + its fonts                                    (math on the notation page, chapters)
 # The npm packages are installed into a cache folder outside git (ZSM_BOOK_CACHE, default
 # ~/.cache/zsm-book); book/_static_widgets/ is ignored by git and listed in _config.yml's html_static_path.
@@ -15,7 +16,8 @@ book="$(cd "$(dirname "$0")/.." && pwd)"
 static="$book/_static_widgets"
 cache="${ZSM_BOOK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/zsm-book}/npm"
 stamp="$static/.installed"
-wanted="$HTML_MANAGER $REQUIREJS $MATHJAX"
+compat="$book/tools/widgets_compat.js"
+wanted="$HTML_MANAGER $REQUIREJS $MATHJAX compat:$(sha256sum "$compat" | cut -c1-16)"
 
 if [[ "${1:-}" != "--force" && -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]]; then
     echo "widgets_js: $static already holds $wanted; nothing to do"
@@ -44,6 +46,7 @@ cp "$dist/embed-amd.js" "$dist/embed.js.LICENSE.txt" "$static/widgets/"
 find "$dist" -maxdepth 1 -type f \( -name '[0-9]*.embed.js' -o -name '*.woff' -o -name '*.woff2' \
      -o -name '*.ttf' -o -name '*.eot' -o -name '*.svg' \) -exec cp {} "$static/widgets/" \;
 cp "$cache/node_modules/requirejs/require.js" "$static/widgets/"
+cp "$compat" "$static/widgets/compat.js"
 # MathJax 3: the combined component and the CHTML fonts it loads relative to itself.
 cp "$cache/node_modules/mathjax/es5/tex-mml-chtml.js" "$static/mathjax/"
 mkdir -p "$static/mathjax/output/chtml"
