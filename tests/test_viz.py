@@ -288,3 +288,37 @@ def test_importing_zsm_viz_needs_neither_matplotlib_nor_ipywidgets(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
     with pytest.raises(ImportError, match=r"pip install 'zsm\[viz\]'"):
         viz.draw_offsets(record())
+
+
+# The explorers the chapters show, built by the chapters' own code (tests/chapter_code.py runs it here): chapter 3
+# explores the interpolation's records (no stage control), chapter 4 the ConvLSTM's (with one).
+CHAPTERS = ["03_feature_interpolation.ipynb", "04_deformable_convlstm.ipynb"]
+
+
+@pytest.fixture(scope="module", params=CHAPTERS, ids=lambda name: name[:2])
+def chapter_explorer(request):
+    from chapter_code import BOOK, run_chapter
+
+    return run_chapter(BOOK / request.param, through="viz.OffsetExplorer(")["explorer"]
+
+
+def test_the_chapters_explorer_redraws_for_every_option_of_every_control(chapter_explorer):
+    """What a reader of the chapter does in Jupyter, without a browser: each control through all its options, one
+    control at a time, and back; after every change the image is new and is what render() draws for the controls."""
+    explorer = chapter_explorer
+    start = explorer.settings()
+    assert set(start) == set(CONTRACT) - ({"stage"} if len(explorer.records.stages) == 1 else set())
+    as_rendered = bytes(explorer.image.value) == explorer.render(start)
+    assert as_rendered, f"as the chapter shows it, the explorer's image is not what render() draws for {start}"
+    for name, control in explorer.controls.items():
+        original = control.value
+        for value in [v for _, v in control.options if v != original] + [original]:
+            before = bytes(explorer.image.value)
+            control.value = value
+            settings = explorer.settings()
+            assert settings[name] == value
+            shown = bytes(explorer.image.value)
+            changed, as_rendered = shown != before, shown == explorer.render(settings)
+            assert changed, f"{name} = {value!r}: the image did not change"
+            assert as_rendered, f"{name} = {value!r}: the image is not what render() draws for {settings}"
+    assert explorer.settings() == start

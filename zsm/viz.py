@@ -513,8 +513,11 @@ class OffsetExplorer:
         self._syncing = False
         for control in c.values():
             control.observe(self._changed, names="value")
-        for control in c.values():  # two or three controls per line, wrapping on narrow pages
-            control.layout = widgets.Layout(width="290px" if control is not c["pair"] else "360px")
+        # Two or three controls per line, wrapping on narrow pages. The pair's labels are long, and the slider
+        # needs room for its label, its track and its readout ("1 per 32 px" is clipped at 290 px).
+        widths = {"pair": "360px", "density": "350px"}
+        for name, control in c.items():
+            control.layout = widgets.Layout(width=widths.get(name, "290px"))
         self.widget = widgets.VBox([widgets.HBox(list(c.values()), layout=widgets.Layout(flex_flow="row wrap")),
                                     self.image])
 

@@ -163,7 +163,8 @@ class JupyterLab:
 
     `start()` waits until /api/status answers; `stop()` ends the server (and the kernels it started).
     `add(path)` puts a notebook (copied) or a folder (linked) into the root; `url_for(name)` is the address that
-    opens ROOT/name in the browser (token included). The kernels inherit this process's environment (PYTHONPATH).
+    opens ROOT/name in the browser (token included). The kernels inherit this process's environment, with this
+    checkout first on PYTHONPATH.
     """
 
     def __init__(self, root: Path, home: Path, token: str = "zsm-browser-test", timeout: float = 90.0):
@@ -182,6 +183,9 @@ class JupyterLab:
 
     def environment(self) -> dict:
         env = dict(os.environ)
+        # The kernels import this checkout's zsm (not one installed from elsewhere), as the test process does.
+        paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env["PYTHONPATH"] = os.pathsep.join([str(REPO)] + paths)
         # The kernels must draw inline (MPLBACKEND=Agg, set by CI for the tests, would hide every figure).
         env.pop("MPLBACKEND", None)
         for name, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
@@ -373,7 +377,15 @@ def run_all_cells(page, lab: JupyterLab, name: str, timeout: float = 300.0) -> d
         page.wait_for_timeout(250)
         saved = path.stat().st_mtime_ns
     assert saved != before, f"JupyterLab did not save {name} after Ctrl+S"
-    notebook = json.loads(path.read_text())
+    # The server writes the file in place: read too early, it is empty or cut short. Read until it parses.
+    while True:
+        try:
+            notebook = json.loads(path.read_text())
+            break
+        except json.JSONDecodeError as error:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{name} as saved by JupyterLab is not JSON: {error}") from None
+            page.wait_for_timeout(250)
     for index, cell in enumerate(notebook["cells"]):
         if cell["cell_type"] != "code" or not "".join(cell["source"]).strip():
             continue
