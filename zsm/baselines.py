@@ -1,6 +1,6 @@
 """Two classical baselines for space-time video super-resolution, with the network's interface.
 
-Book: chapter 8.
+Book: chapters 0 and 7.
 
 Both are *two-stage* methods, the kind the paper compares against: first make the missing frames at low
 resolution (temporal interpolation), then upscale every frame with MATLAB bicubic (:mod:`zsm.resize`).
@@ -96,7 +96,7 @@ class _TwoStage(nn.Module):
 class BicubicAverage(_TwoStage):
     """Missing frames = average of the two neighbours; every frame upscaled by MATLAB bicubic.
 
-    Book: chapter 8.
+    Book: chapters 0 and 7.
 
     Args:
         scale (int): s. Default: 4.
@@ -112,7 +112,7 @@ class BicubicAverage(_TwoStage):
 class FlowThenBicubic(_TwoStage):
     """Missing frames by optical-flow interpolation (OpenCV), then every frame upscaled by MATLAB bicubic.
 
-    Book: chapter 8.
+    Book: chapters 0 and 7.
 
     For neighbours ``I0``, ``I1`` the flows ``f01`` (from I0 to I1) and ``f10`` are estimated on 8-bit grey
     frames; the middle frame is ``(I0(p + f10(p) / 2) + I1(p + f01(p) / 2)) / 2``, each term a backward warp by

@@ -1,6 +1,6 @@
 """PSNR and SSIM on the Y channel, as the paper scores space-time video super-resolution.
 
-Book: chapter 8.
+Book: chapters 0 and 7.
 
 The protocol (see the reference facts, "Evaluation protocol"): the network's output is rounded to 8 bits, both
 images are converted to the luma Y of ITU-R BT.601 YCbCr with MATLAB's ``rgb2ycbcr`` coefficients (Y in
