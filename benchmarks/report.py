@@ -55,7 +55,8 @@ def provenance(result: dict, path: Path) -> str:
     device = env.get("gpu") or f"{env['cpu']} x{env['cpu_count']}"
     busy = result.get("busy_before")
     load = f", {busy:.0%} of the CPU busy before" if isinstance(busy, (int, float)) else ""
-    return (f"*{env['date']}, torch {env['torch']}, {device}, torch threads: {env['torch_threads']}{load}; "
+    threads = (result.get("args") or {}).get("threads") or env["torch_threads"]  # workers apply --threads
+    return (f"*{env['date']}, torch {env['torch']}, {device}, torch threads: {threads}{load}; "
             f"`benchmarks/results/{path.name}`.*")
 
 
@@ -93,7 +94,8 @@ def size_text(size) -> str:
 def dcn_section(result: dict) -> str:
     backends = result["backends"]
     header = ["LR size", "batch", "pass"] + [f"{b} ms" for b in backends]
-    ratios = [k for k in ("pure/torchvision", "pure/conv2d") if any(k in r for r in result["rows"])]
+    ratios = sorted({k for r in result["rows"] for k in r if "/" in k},
+                    key=lambda k: ("torchvision" not in k, "conv2d" not in k, k))
     header += ratios
     rows = [[r["size"], r["batch"], r["mode"]] + [r.get(f"{b} ms") for b in backends] + [r.get(k) for k in ratios]
             for r in result["rows"]]

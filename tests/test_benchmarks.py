@@ -86,3 +86,10 @@ def test_report_renders_every_script_and_says_when_no_gpu_was_measured(tmp_path)
     assert "### Network inference" not in text  # no inference result given, so no table
     assert "No GPU measurement is recorded" in text
     assert "python benchmarks/train.py --presets tiny --batch-size 1 --lr-size 8" in text
+
+
+def test_performance_page_is_generated_from_the_committed_results():
+    """book/performance.md is exactly what benchmarks/report.py makes of benchmarks/results/*.json."""
+    proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "report.py"), "--check"],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 0, proc.stderr
