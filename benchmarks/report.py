@@ -160,14 +160,14 @@ def profile_section(result: dict) -> str:
 
 def upscale_section(result: dict) -> str:
     rows = [[r["tile"], r.get("overlap"), r.get("peak_mb"), r.get("seconds"), r.get("frames_out")]
-            for r in result["rows"] if "error" not in r]
-    errors = [f"- tile {r.get('tile')}: {r['error']}" for r in result["rows"] if "error" in r]
+            for r in result["rows"]]
+    errors = [f"- tile {r.get('tile')}: " + r["error"].split(" | ")[-1] for r in result["rows"] if "error" in r]
     args = result["args"]
     text = [f"`zsm.upscale.upscale_frames`, {args['preset']} network, {args['frames']} input frames of "
             f"{size_text(args['size'])}:",
             table(["tile", "overlap", "peak MB", "seconds", "output frames"], rows)]
     if errors:
-        text.append("\n".join(errors))
+        text.append("Configurations that failed:\n\n" + "\n".join(errors))
     return "\n\n".join(text)
 
 

@@ -82,8 +82,16 @@ def _to_tensor(frames: Sequence[np.ndarray], device, dtype) -> Tensor:
 
 
 def _to_frames(out: Tensor) -> List[np.ndarray]:
-    out = out[0].clamp(0, 1).mul(255).round().to(torch.uint8)  # (2T-1, 3, sH, sW)
-    return list(out.permute(0, 2, 3, 1).cpu().numpy())  # 2T-1 x (sH, sW, 3)
+    """(1, 2T-1, 3, sH, sW) in [0, 1] -> 2T-1 x (sH, sW, 3) uint8, one frame at a time.
+
+    Converting the whole window at once would hold three float copies of it (clamp, mul, round): 8.4 GB
+    for 7 frames of 7680x4320, measured by benchmarks/upscale_memory.py; per frame it is one frame's copy.
+    """
+    frames = []
+    for frame in out[0]:  # (3, sH, sW)
+        frame = frame.clamp(0, 1).mul_(255).round_().to(torch.uint8)
+        frames.append(frame.permute(1, 2, 0).cpu().numpy())
+    return frames
 
 
 def upscale_frames(model, frames: Iterable[np.ndarray], window: int = 4, tile: Optional[int] = None,
