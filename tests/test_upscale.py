@@ -72,6 +72,18 @@ def test_tiles_bound_the_size_the_model_sees():
     assert len(model.calls) == 5 * 4
 
 
+@pytest.mark.parametrize("tile", [None, 8, 64])
+def test_uint8_windows_are_the_float_windows_rounded_and_clipped(tile):
+    local = LocalModel()
+    model = lambda x: local(x) * 1.4 - 0.2  # noqa: E731  (values outside [0, 1] must be clipped, not wrapped)
+    x = torch.rand(1, 3, 3, 21, 13, generator=torch.Generator().manual_seed(2))
+    pixels = upscale_window(model, x, tile=tile, overlap=2, uint8=True)
+    assert pixels.dtype == torch.uint8 and pixels.shape == (1, 5, 3, 84, 52)
+    expected = model(x).clamp(0, 1).mul(255).round().to(torch.uint8)
+    torch.testing.assert_close(pixels, expected, rtol=0, atol=0)
+    assert pixels.min() == 0 and pixels.max() == 255
+
+
 def test_the_real_network_streams_a_clip():
     torch.manual_seed(0)
     model = zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny()).eval()

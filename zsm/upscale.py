@@ -46,7 +46,7 @@ def _tiles(size: int, tile: int, overlap: int) -> List[tuple]:
 
 
 def upscale_window(model: Callable[[Tensor], Tensor], clip: Tensor, scale: int = 4, tile: Optional[int] = None,
-                   overlap: int = 16) -> Tensor:
+                   overlap: int = 16, uint8: bool = False) -> Tensor:
     """Apply the model to one window, whole or in overlapping tiles.
 
     Args:
@@ -55,13 +55,22 @@ def upscale_window(model: Callable[[Tensor], Tensor], clip: Tensor, scale: int =
         scale (int): s. Default: 4.
         tile (int, optional): tile side in LR pixels; None runs the whole frame at once.
         overlap (int): LR pixels of context added on each side of a tile and cropped away. Default: 16.
+        uint8 (bool): return pixels as uint8 in [0, 255] instead of floats in [0, 1]. With tiles, each tile is
+            converted as it is placed, so the whole window is never held in floating point (7 frames of 8K:
+            0.7 GB instead of 2.8 GB). Default: False.
 
     Returns:
         Tensor: (1, 2T-1, 3, sH, sW).
     """
     _, t, _, h, w = clip.shape
     if tile is None or (tile >= h and tile >= w):
-        return model(clip)
+        out = model(clip)
+        if not uint8:
+            return out
+        pixels = torch.empty(out.shape, dtype=torch.uint8, device=out.device)
+        for i in range(out.shape[1]):  # frame by frame: one float copy of a frame at a time, not of the window
+            pixels[:, i] = _quantize(out[:, i])
+        return pixels
     if tile < 1 or overlap < 0:
         raise ValueError(f"need tile >= 1 and overlap >= 0, got tile={tile}, overlap={overlap}")
     out = None
@@ -69,10 +78,15 @@ def upscale_window(model: Callable[[Tensor], Tensor], clip: Tensor, scale: int =
         for x0, x1, kx0, kx1 in _tiles(w, tile, overlap):
             part = model(clip[..., y0:y1, x0:x1])  # (1, 2T-1, 3, s*(y1-y0), s*(x1-x0))
             if out is None:
-                out = part.new_empty(1, 2 * t - 1, 3, scale * h, scale * w)
-            out[..., scale * ky0: scale * ky1, scale * kx0: scale * kx1] = part[
-                ..., scale * (ky0 - y0): scale * (ky1 - y0), scale * (kx0 - x0): scale * (kx1 - x0)]
+                out = part.new_empty(1, 2 * t - 1, 3, scale * h, scale * w, dtype=torch.uint8 if uint8 else None)
+            kept = part[..., scale * (ky0 - y0): scale * (ky1 - y0), scale * (kx0 - x0): scale * (kx1 - x0)]
+            out[..., scale * ky0: scale * ky1, scale * kx0: scale * kx1] = _quantize(kept) if uint8 else kept
     return out
+
+
+def _quantize(x: Tensor) -> Tensor:
+    """Floats in [0, 1] -> uint8 in [0, 255], rounded to nearest (values outside [0, 1] are clipped)."""
+    return x.clamp(0, 1).mul_(255).round_().to(torch.uint8)
 
 
 def _to_tensor(frames: Sequence[np.ndarray], device, dtype) -> Tensor:
@@ -82,14 +96,15 @@ def _to_tensor(frames: Sequence[np.ndarray], device, dtype) -> Tensor:
 
 
 def _to_frames(out: Tensor) -> List[np.ndarray]:
-    """(1, 2T-1, 3, sH, sW) in [0, 1] -> 2T-1 x (sH, sW, 3) uint8, one frame at a time.
+    """(1, 2T-1, 3, sH, sW), floats in [0, 1] or uint8 -> 2T-1 x (sH, sW, 3) uint8, one frame at a time.
 
-    Converting the whole window at once would hold three float copies of it (clamp, mul, round): 8.4 GB
+    Converting a float window at once would hold three float copies of it (clamp, mul, round): 8.4 GB
     for 7 frames of 7680x4320, measured by benchmarks/upscale_memory.py; per frame it is one frame's copy.
     """
     frames = []
     for frame in out[0]:  # (3, sH, sW)
-        frame = frame.clamp(0, 1).mul_(255).round_().to(torch.uint8)
+        if frame.dtype != torch.uint8:
+            frame = _quantize(frame)
         frames.append(frame.permute(1, 2, 0).cpu().numpy())
     return frames
 
@@ -151,5 +166,5 @@ def upscale_frames(model, frames: Iterable[np.ndarray], window: int = 4, tile: O
 def _run_window(model, held, start, emitted, scale, tile, overlap, device, dtype):
     """Outputs of the window of input frames start .. start+len(held)-1 that were not yielded yet."""
     with torch.inference_mode():
-        out = upscale_window(model, _to_tensor(held, device, dtype), scale, tile, overlap)
+        out = upscale_window(model, _to_tensor(held, device, dtype), scale, tile, overlap, uint8=tile is not None)
     yield from _to_frames(out)[emitted - 2 * start:]
