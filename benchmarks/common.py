@@ -180,6 +180,14 @@ def write_json(name: str, machine: str, payload: dict, out_dir: Optional[Path] =
     return path
 
 
+def setup(args: argparse.Namespace):
+    """Apply --threads and read --device/--machine: (device, machine name, CPU busy fraction, environment)."""
+    if getattr(args, "threads", None):
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    return device, args.machine or machine_name(device), busy_fraction(), environment(device)
+
+
 def base_parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda when available)")

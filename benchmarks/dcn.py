@@ -22,8 +22,8 @@ import inspect
 import common  # noqa: F401  (sets sys.path to this checkout first)
 import torch
 import torch.nn.functional as F
-from common import (base_parser, busy_fraction, describe, environment, machine_name, parse_size, pick_device,
-                    print_table, time_side_by_side, warn_if_busy, write_json)
+from common import (base_parser, busy_fraction, describe, parse_size, print_table, setup, time_side_by_side,
+                    warn_if_busy, write_json)
 
 from zsm import ops
 
@@ -105,13 +105,8 @@ def main(argv=None):
     parser.add_argument("--chunk-mb", nargs="*", type=float, default=[],
                         help="also time the pure backend with chunks of these many MB of columns")
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
+    device, machine, busy, env = setup(args)
     dtype = getattr(torch, args.dtype)
-    machine = args.machine or machine_name(device)
-    busy = busy_fraction()
-    env = environment(device)
     backends = backends_here(args.variants, args.chunk_mb)
     print(f"zsm.ops.deform_conv2d on {device}, {args.dtype}: C={CHANNELS}, G={GROUPS}, {KERNEL}x{KERNEL}, padding 1")
     print(describe(env, busy))

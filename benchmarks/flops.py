@@ -24,8 +24,8 @@ from collections import defaultdict
 import common  # noqa: F401  (sets sys.path to this checkout first)
 import torch
 import torch.nn.functional as F
-from common import (base_parser, busy_fraction, describe, environment, machine_name, parse_size, pick_device,
-                    print_table, time_side_by_side, warn_if_busy, write_json)
+from common import (base_parser, busy_fraction, describe, parse_size, print_table, setup, time_side_by_side,
+                    warn_if_busy, write_json)
 from torch.utils.flop_counter import FlopCounterMode
 
 import zsm
@@ -93,12 +93,7 @@ def main(argv=None):
                         help="DCN backend for the timed forward pass (default pure)")
     parser.add_argument("--matmul-size", type=int, default=2048)
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
-    machine = args.machine or machine_name(device)
-    busy = busy_fraction()
-    env = environment(device)
+    device, machine, busy, env = setup(args)
     warn_if_busy(busy)
     w, h = args.size
     torch.manual_seed(0)

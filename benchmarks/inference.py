@@ -39,9 +39,8 @@ from pathlib import Path
 
 import common  # noqa: F401  (sets sys.path to this checkout first)
 import torch
-from common import (base_parser, busy_fraction, current_rss_mb, describe, environment, machine_name, max_rss_mb,
-                    parse_size, pick_device, print_table, run_worker, summarize, synchronize, warn_if_busy,
-                    write_json)
+from common import (base_parser, busy_fraction, current_rss_mb, describe, max_rss_mb, parse_size, print_table,
+                    run_worker, setup, summarize, synchronize, warn_if_busy, write_json)
 
 FRAMES_IN = 4
 CPU_CONFIGS = ["fp32"]
@@ -162,7 +161,7 @@ def main(argv=None):
 
     from zsm import ops
 
-    device = pick_device(args.device)
+    device, machine, busy, env = setup(args)
     cuda = device.type == "cuda"
     configs = args.configs or (CUDA_CONFIGS if cuda else CPU_CONFIGS)
     for c in configs:
@@ -174,9 +173,6 @@ def main(argv=None):
         return args.repeats or (10 if cuda else 1 if preset == "paper" else 3)
 
     warmup = args.warmup if args.warmup is not None else (3 if cuda else 0)
-    machine = args.machine or machine_name(device)
-    busy = busy_fraction()
-    env = environment(device)
     w, h = args.size
     print(f"ZoomingSlowMo forward, B=1, T={FRAMES_IN} frames of {w}x{h} -> {2 * FRAMES_IN - 1} frames of "
           f"{4 * w}x{4 * h}, on {device}; first call apart, then {warmup} warm-up and "

@@ -29,8 +29,8 @@ from collections import defaultdict
 
 import common  # noqa: F401  (sets sys.path to this checkout first)
 import torch
-from common import (base_parser, busy_fraction, describe, environment, machine_name, parse_size, pick_device,
-                    print_table, synchronize, warn_if_busy, write_json)
+from common import (base_parser, busy_fraction, describe, parse_size, print_table, setup, synchronize, warn_if_busy,
+                    write_json)
 from torch.profiler import ProfilerActivity, profile, record_function
 
 import zsm
@@ -116,12 +116,7 @@ def main(argv=None):
     parser.add_argument("--frames", type=int, default=4, help="T input frames (default 4)")
     parser.add_argument("--backend", default="pure", choices=["pure", "torchvision", "auto"])
     args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = pick_device(args.device)
-    machine = args.machine or machine_name(device)
-    busy = busy_fraction()
-    env = environment(device)
+    device, machine, busy, env = setup(args)
     w, h = args.size
     torch.manual_seed(0)
     model = zsm.ZoomingSlowMo(getattr(zsm.ZSMConfig, args.preset)()).eval().to(device)

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import common  # noqa: F401  (sets sys.path to this checkout first)
 import torch
-from common import (base_parser, busy_fraction, current_rss_mb, describe, environment, machine_name, max_rss_mb,
-                    pick_device, print_table, run_worker, summarize, warn_if_busy, write_json)
+from common import (base_parser, busy_fraction, current_rss_mb, describe, max_rss_mb, print_table, run_worker, setup,
+                    summarize, warn_if_busy, write_json)
 
 FRAMES_IN = 4
 PRESETS = ["tiny", "tiny_skip", "paper"]
@@ -112,15 +112,12 @@ def main(argv=None):
         print(json.dumps(worker(json.loads(args.worker))))
         return
 
-    device = pick_device(args.device)
+    device, machine, busy, env = setup(args)
     cuda = device.type == "cuda"
     amps = args.amps or (["off", "bf16", "fp16"] if cuda else ["off"])
     if not cuda and any(a != "off" for a in amps):
         parser.error("mixed precision (--amps bf16/fp16) is CUDA-only in zsm.train; on a CPU it trains in float32")
     warmup = args.warmup if args.warmup is not None else (5 if cuda else 2)
-    machine = args.machine or machine_name(device)
-    busy = busy_fraction()
-    env = environment(device)
     print(f"zsm.train.train steps: T={FRAMES_IN} LR crops of {args.lr_size}x{args.lr_size} -> "
           f"{2 * FRAMES_IN - 1} HR crops of {4 * args.lr_size}x{4 * args.lr_size}, Charbonnier + Adam, on {device}; "
           f"{warmup} warm-up steps dropped")

@@ -26,8 +26,8 @@ from pathlib import Path
 import common  # noqa: F401  (sets sys.path to this checkout first)
 import numpy as np
 import torch
-from common import (base_parser, busy_fraction, current_rss_mb, describe, environment, machine_name, max_rss_mb,
-                    parse_size, pick_device, print_table, run_worker, write_json)
+from common import (base_parser, current_rss_mb, describe, max_rss_mb, parse_size, print_table, run_worker, setup,
+                    write_json)
 
 
 def worker(spec: dict) -> dict:
@@ -74,10 +74,7 @@ def main(argv=None):
         print(json.dumps(worker(json.loads(args.worker))))
         return
 
-    device = pick_device(args.device)
-    machine = args.machine or machine_name(device)
-    busy = busy_fraction()
-    env = environment(device)
+    device, machine, busy, env = setup(args)
     w, h = args.size
     print(f"zsm.upscale.upscale_frames: {args.preset} preset, {args.frames} random uint8 frames of {w}x{h} "
           f"-> {2 * args.frames - 1} frames of {4 * w}x{4 * h}, on {device}; overlap {args.overlap}")
