@@ -23,35 +23,16 @@ CONFIG = yaml.safe_load((BOOK / "_config.yml").read_text())
 HIDDEN_TAGS = {"hide-input", "remove-input", "hide-cell", "remove-cell"}
 
 
-def toc_entries(toc: dict) -> list:
-    """Every page of a jb-book _toc.yml, root first, as written (without suffix)."""
-    found = [toc["root"]]
-
-    def walk(node):
-        if isinstance(node, dict):
-            if "file" in node:
-                found.append(node["file"])
-            for key, value in node.items():
-                if key != "file":
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk({k: v for k, v in toc.items() if k != "root"})
-    return found
-
-
-PAGES = toc_entries(yaml.safe_load((BOOK / "_toc.yml").read_text()))
-NOTEBOOKS = [p for p in PAGES if (BOOK / f"{p}.ipynb").is_file()]
-
-
 def load_tool(name: str):
     """Import book/tools/<name>.py as a module."""
     spec = importlib.util.spec_from_file_location(name, BOOK / "tools" / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+PAGES = load_tool("check_html").toc_files(yaml.safe_load((BOOK / "_toc.yml").read_text()))  # root first
+NOTEBOOKS = [p for p in PAGES if (BOOK / f"{p}.ipynb").is_file()]
 
 
 def read(page: str) -> nbformat.NotebookNode:

@@ -1,5 +1,4 @@
 """Facts about checkpoints: the authors' layout converts exactly, and bad files are refused clearly."""
-import pickle
 
 import pytest
 import torch

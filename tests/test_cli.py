@@ -48,7 +48,6 @@ def test_python_dash_m_zsm_runs_as_a_module():
 # data, upscale, evaluate, train
 # ------------------------------------------------------------------------------------------------------------
 import json  # noqa: E402
-from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 

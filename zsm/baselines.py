@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from .metrics import unit_float64
 from .resize import resize_axes, to_uint8
 
 __all__ = ["BicubicAverage", "FlowThenBicubic"]
@@ -82,12 +83,7 @@ class _TwoStage(nn.Module):
     def _forward_numpy(self, frames: np.ndarray) -> np.ndarray:
         if frames.ndim != 4 or frames.shape[-1] != 3 or len(frames) < 2:
             raise ValueError(f"expected frames (T, H, W, 3) with T >= 2, got shape {frames.shape}")
-        if frames.dtype == np.uint8:
-            clip = frames.astype(np.float64) / 255.0
-        elif np.issubdtype(frames.dtype, np.floating):
-            clip = frames.astype(np.float64)
-        else:
-            raise TypeError(f"expected uint8 frames or float frames in [0, 1], got dtype {frames.dtype}")
+        clip = unit_float64(frames, "frames")  # (T, H, W, 3)
         x = torch.from_numpy(clip).permute(0, 3, 1, 2).unsqueeze(0)  # (1, T, 3, H, W)
         out = self.forward(x)[0].permute(0, 2, 3, 1).numpy()  # (2T-1, sH, sW, 3)
         return to_uint8(out) if frames.dtype == np.uint8 else out

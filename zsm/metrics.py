@@ -54,6 +54,19 @@ def quantize(img) -> np.ndarray:
     return np.round(np.clip(img.astype(np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
+def unit_float64(values: np.ndarray, what: str = "values") -> np.ndarray:
+    """uint8 0..255 -> float64 in [0, 1]; floats are taken as already in [0, 1] (as float64, not rounded).
+
+    Raises:
+        TypeError: neither uint8 nor float.
+    """
+    if values.dtype == np.uint8:
+        return values.astype(np.float64) / 255.0
+    if np.issubdtype(values.dtype, np.floating):
+        return values.astype(np.float64)
+    raise TypeError(f"expected uint8 {what} or float {what} in [0, 1], got dtype {values.dtype}")
+
+
 def rgb_to_y(img) -> np.ndarray:
     """Luma Y of ITU-R BT.601 YCbCr, MATLAB ``rgb2ycbcr`` coefficients, unrounded.
 
@@ -70,13 +83,7 @@ def rgb_to_y(img) -> np.ndarray:
     img = np.asarray(img)
     if img.ndim < 1 or img.shape[-1] != 3:
         raise ValueError(f"expected RGB values with 3 channels on the last axis (..., 3), got shape {img.shape}")
-    if img.dtype == np.uint8:
-        rgb = img.astype(np.float64) / 255.0
-    elif np.issubdtype(img.dtype, np.floating):
-        rgb = img.astype(np.float64)
-    else:
-        raise TypeError(f"expected uint8 RGB or float RGB in [0, 1], got dtype {img.dtype}")
-    return 16.0 + rgb @ _Y_WEIGHTS
+    return 16.0 + unit_float64(img, "RGB") @ _Y_WEIGHTS
 
 
 def _pair(pred, gt, crop_border: int):

@@ -14,15 +14,14 @@ function of their number; see :mod:`zsm.trainset`).
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import re
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch

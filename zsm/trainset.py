@@ -12,7 +12,7 @@ gives the same sample, in any worker and on any rank, which is what makes resume
 """
 from __future__ import annotations
 
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import numpy as np
 import torch
