@@ -192,7 +192,7 @@ def test_recording_a_model_gives_every_stage_level_and_direction(tiny_model, cli
     assert records.stages == list(viz.STAGES) and records.pairs == [(0, 1), (1, 2)]
     assert records.one(stage="lstm_cell", frame=4, time_direction="forward", level=3, direction=2).offset.shape == (
         1, 2, 9, 2, 4, 4)
-    frame, label = viz.record_frame(viz._as_frames(clip), records.one(stage="lstm_hidden", frame=3,
+    frame, label = viz.record_frame(viz.draw._as_frames(clip), records.one(stage="lstm_hidden", frame=3,
                                                                       time_direction="forward", level=1, direction=1))
     np.testing.assert_allclose(frame, clip[1:3].mean(0).permute(1, 2, 0).numpy(), atol=1e-6)
     assert "mean of input frames 1, 2" in label

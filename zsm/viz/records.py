@@ -1,0 +1,145 @@
+"""Which offsets to look at: every record of a forward pass, filtered by stage, pair, frame, level, direction.
+
+Book: chapters 3 and 4.
+"""
+from __future__ import annotations
+
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor
+
+from ..dcn import OffsetRecord, record_offsets
+
+STAGES = ("interpolation", "lstm_hidden", "lstm_cell")
+STAGE_NAMES = {"interpolation": "feature interpolation", "lstm_hidden": "ConvLSTM hidden state",
+               "lstm_cell": "ConvLSTM cell state"}
+TIME_DIRECTIONS = ("forward", "backward")
+LEVELS = (1, 2, 3)
+DIRECTIONS = (1, 2)
+
+
+def _require(module: str):
+    try:
+        return __import__(module)
+    except ImportError:
+        raise ImportError(f"zsm.viz needs {module} for this; install it with pip install 'zsm[viz]'") from None
+
+
+class OffsetRecords(Sequence):
+    """A list of :class:`zsm.OffsetRecord` that can be filtered by stage, pair, frame, time direction, level and
+    direction, with errors that say what the records hold.
+
+    Example:
+        >>> records = OffsetRecords(model.forward_with_offsets(x)[1])
+        >>> records.one(stage="interpolation", pair=(0, 1), level=2, direction=1)
+    """
+
+    def __init__(self, records: Iterable[OffsetRecord]):
+        self._records = list(records)
+        for r in self._records:
+            if not isinstance(r, OffsetRecord):
+                raise TypeError(f"expected zsm.OffsetRecord items, got {type(r).__name__}")
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, index):
+        return OffsetRecords(self._records[index]) if isinstance(index, slice) else self._records[index]
+
+    def __repr__(self) -> str:
+        return f"OffsetRecords, {len(self)} records:\n" + "\n".join(f"  {k}: {v}" for k, v in self._summary())
+
+    def _values(self, attribute: str) -> list:
+        values = {getattr(r, attribute) for r in self._records}
+        return sorted(v for v in values if v is not None) + ([None] if None in values else [])
+
+    stages = property(lambda self: [s for s in STAGES if s in self._values("stage")], doc="stages present")
+    pairs = property(lambda self: [p for p in self._values("pair") if p is not None], doc="interpolation pairs")
+    frames = property(lambda self: self._values("frame"), doc="output frame indices present")
+    levels = property(lambda self: self._values("level"), doc="pyramid levels present")
+    directions = property(lambda self: self._values("direction"), doc="alignment directions present")
+    time_directions = property(lambda self: [t for t in TIME_DIRECTIONS if t in self._values("time_direction")],
+                               doc="ConvLSTM passes present")
+
+    def _summary(self) -> List[Tuple[str, list]]:
+        return [("stages", self.stages), ("pairs", self.pairs), ("frames", self.frames),
+                ("time directions", self.time_directions), ("levels", self.levels), ("directions", self.directions)]
+
+    def describe(self) -> str:
+        """What the records hold, e.g. ``"stages ['interpolation'], pairs [(0, 1)], levels [1, 2, 3], ..."``."""
+        return ", ".join(f"{k} {v}" for k, v in self._summary())
+
+    def select(self, stage: Optional[str] = None, pair: Optional[Tuple[int, int]] = None,
+               frame: Optional[int] = None, time_direction: Optional[str] = None, level: Optional[int] = None,
+               direction: Optional[int] = None) -> "OffsetRecords":
+        """The records that match every given criterion (None: any).
+
+        Args:
+            stage (str): "interpolation", "lstm_hidden" or "lstm_cell".
+            pair (tuple): input frames (i, i+1) of an interpolation.
+            frame (int): output frame index (0 .. 2T-2) the alignment belongs to.
+            time_direction (str): "forward" or "backward" ConvLSTM pass.
+            level (int): pyramid level 1, 2 or 3.
+            direction (int): 1 (the first input is sampled) or 2 (the second is).
+
+        Raises:
+            ValueError: an unknown value (e.g. level 4, stage "lstm"), or no record matches; the message lists
+                what the records hold.
+        """
+        criteria = {}
+        if stage is not None:
+            if stage not in STAGES:
+                raise ValueError(f"unknown stage {stage!r}; expected one of {', '.join(map(repr, STAGES))}")
+            criteria["stage"] = stage
+        if pair is not None:
+            if not (isinstance(pair, (tuple, list)) and len(pair) == 2 and all(isinstance(i, int) for i in pair)):
+                raise ValueError(f"pair must be two input frame indices (i, i+1), got {pair!r}")
+            criteria["pair"] = tuple(pair)
+        if frame is not None:
+            if not isinstance(frame, int) or isinstance(frame, bool) or frame < 0:
+                raise ValueError(f"frame must be an output frame index >= 0, got {frame!r}")
+            criteria["frame"] = frame
+        if time_direction is not None:
+            if time_direction not in TIME_DIRECTIONS:
+                raise ValueError(f"unknown time_direction {time_direction!r}; expected 'forward' or 'backward'")
+            criteria["time_direction"] = time_direction
+        if level is not None:
+            if level not in LEVELS:
+                raise ValueError(f"unknown level {level!r}; pyramid levels are 1 (full LR size), 2 (half), "
+                                 "3 (quarter)")
+            criteria["level"] = level
+        if direction is not None:
+            if direction not in DIRECTIONS:
+                raise ValueError(f"unknown direction {direction!r}; expected 1 (the first input is sampled) "
+                                 "or 2 (the second input is sampled)")
+            criteria["direction"] = direction
+        found = [r for r in self._records if all(getattr(r, k) == v for k, v in criteria.items())]
+        if not found:
+            wanted = ", ".join(f"{k}={v!r}" for k, v in criteria.items())
+            raise ValueError(f"no offset record with {wanted}; the {len(self)} records hold {self.describe()}")
+        return OffsetRecords(found)
+
+    def one(self, **criteria) -> OffsetRecord:
+        """The single record that matches (see :meth:`select`); ValueError unless exactly one does."""
+        found = self.select(**criteria)
+        if len(found) != 1:
+            raise ValueError(f"{len(found)} records match {criteria}, expected one; narrow it down with "
+                             f"stage, pair or frame, time_direction, level and direction ({found.describe()})")
+        return found[0]
+
+
+def record_model_offsets(model, clip: Tensor) -> OffsetRecords:
+    """Run ``model`` (no gradients) on ``clip`` and return every offset and mask its deformable convs used.
+
+    Args:
+        model (zsm.ZoomingSlowMo): the network (its train/eval mode is left as it is).
+        clip (Tensor): (T, 3, H, W) or (B, T, 3, H, W), values in [0, 1]; moved to the model's device and dtype.
+    """
+    if not isinstance(clip, Tensor):
+        raise TypeError(f"expected a clip tensor (T, 3, H, W) or (B, T, 3, H, W), got {type(clip).__name__}")
+    clip = clip[None] if clip.dim() == 4 else clip  # (B, T, 3, H, W)
+    weight = next(model.parameters())
+    with torch.no_grad(), record_offsets() as records:
+        model(clip.to(weight.device, weight.dtype))
+    return OffsetRecords(records)
