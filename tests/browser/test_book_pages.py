@@ -160,6 +160,17 @@ JS_ERROR_OUTPUTS = """() => {
   });
 }"""
 
+# JavaScript: cell code and printed outputs that do not fit the column and scroll sideways (book/_static/zsm.css sets
+# the code size and wraps outputs; a cell line longer than the column still scrolls), each named by its longest line.
+JS_SIDEWAYS = """() => [...document.querySelectorAll('.cell_input pre, .cell_output pre')]
+  .filter(e => e.scrollWidth > e.clientWidth + 1)
+  .map(e => {
+    const longest = e.textContent.split('\\n').reduce((a, l) => l.length > a.length ? l : a, '');
+    const what = e.closest('.cell_output') ? 'an output' : 'cell code';
+    return `${what} scrolls sideways (${e.scrollWidth} px in ${e.clientWidth} px; ${longest.length} characters): `
+           + longest.trim().slice(0, 100);
+  })"""
+
 
 @dataclass
 class Chapter:
@@ -215,6 +226,7 @@ def inspect_page(page, base_url: str, name: str, html: str, next_name: str | Non
             problems.append("a chapter without any figure (did its cells run?)")
 
         problems += page.evaluate(JS_ERROR_OUTPUTS)
+        problems += page.evaluate(JS_SIDEWAYS)
 
         # Colab: the badge in the text and the launch button of the header both open this chapter's notebook.
         badges = page.eval_on_selector_all('a:has(img[alt="Open In Colab"])', "els => els.map(a => a.href)")
@@ -345,6 +357,7 @@ def _synthetic_site(root: Path, colab_url: str) -> None:
         + cell("1 / 0", '<div class="output traceback highlight-ipythontb"><div class="highlight"><pre>'
                         "ZeroDivisionError                 Traceback (most recent call last)\n"
                         "ZeroDivisionError: division by zero</pre></div></div>")
+        + cell("print(" + "'a long line of code',  " * 30 + ")", "<pre>ok</pre>")
         + "<p>Raw $$x^2$$ math.</p><script>null.boom;</script>"
         "</article><a class='right-next' href='elsewhere.html'>next</a></body></html>")
     (root / "next.html").write_text("<!doctype html><html><body><article class='bd-article'><h1>Next</h1>"
@@ -370,6 +383,7 @@ def test_inspect_page_passes_a_good_page_and_names_every_fault_of_a_broken_one(t
         "Colab badge points at " + colab.replace("good.ipynb", "other.ipynb"),
         "no Colab launch button",
         "raw math $$ left in the text",
+        "cell code scrolls sideways (",
         "uncaught JavaScript error: Cannot read properties of null (reading 'boom')",
         f"request to the book's server failed: {server.url}/_images/missing.png (HTTP 404)",
         "fetched from another host (blocked): https://cdn.example.org/x.js",
