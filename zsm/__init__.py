@@ -19,6 +19,7 @@ Modules, from the paper's stages down to the operator (imports flow one way, dow
     alignment       PCD alignment                               (chapter 3)
     dcn             deformable conv with its offset predictor   (chapter 2)
     ops             deform_conv2d: pure PyTorch or torchvision  (chapter 2)
+    backends        which deform_conv2d runs, and which ran     (chapter 2)
     blocks          residual blocks, feature extractor, pyramid (chapter 1)
     config          ZSMConfig with paper() and tiny() presets
     checkpoint      our checkpoints and the authors' published one

@@ -26,18 +26,19 @@ Two backends compute that function:
 
 ``backend="auto"`` (the default) picks torchvision when it can and the pure backend otherwise. Nothing falls
 back silently: :func:`last_backend` names the backend of the latest call, :func:`backend_counts` counts calls
-per backend, and :func:`torchvision_status` says why torchvision is or is not usable.
+per backend, and :func:`torchvision_status` says why torchvision is or is not usable. That bookkeeping lives in
+:mod:`zsm.backends`; this module re-exports it.
 """
 from __future__ import annotations
 
-import contextlib
-import threading
-from collections import Counter
-from typing import Iterator, Optional, Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from .backends import (BACKENDS, _load_torchvision, _record, _resolve, backend_counts, default_backend,
+                       last_backend, reset_backend_counts, set_default_backend, torchvision_status, use_backend)
 
 __all__ = [
     "BACKENDS",
@@ -52,110 +53,7 @@ __all__ = [
     "torchvision_status",
 ]
 
-BACKENDS = ("auto", "pure", "torchvision")
-
 IntPair = Union[int, Tuple[int, int]]
-
-_state = threading.local()
-_counts: Counter = Counter()
-_default = {"backend": "auto"}
-_torchvision: dict = {}  # filled once by _load_torchvision(): {"fn": callable or None, "reason": str}
-
-
-# --------------------------------------------------------------------------------------------------------
-# Backend bookkeeping
-# --------------------------------------------------------------------------------------------------------
-def _load_torchvision():
-    """Import ``torchvision.ops.deform_conv2d`` once; remember the function or why it failed."""
-    if not _torchvision:
-        try:
-            from torchvision.ops import deform_conv2d as tv_deform_conv2d  # noqa: WPS433 (optional import)
-
-            _torchvision["fn"] = tv_deform_conv2d
-            import torchvision
-
-            _torchvision["reason"] = f"torchvision {torchvision.__version__} imports"
-        except Exception as err:  # torchvision raises RuntimeError, not ImportError, beside mismatched torch
-            _torchvision["fn"] = None
-            first_line = str(err).strip().splitlines()[0] if str(err).strip() else ""
-            _torchvision["reason"] = f"torchvision does not import: {type(err).__name__}: {first_line}"
-    return _torchvision["fn"]
-
-
-def torchvision_status() -> Tuple[bool, str]:
-    """Whether the torchvision backend can run here, and a sentence saying why.
-
-    Returns:
-        (available, reason), e.g. ``(False, "torchvision does not import: ModuleNotFoundError: ...")``.
-    """
-    available = _load_torchvision() is not None
-    return available, _torchvision["reason"]
-
-
-def _check_backend_name(name: str) -> str:
-    if name not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {name!r}")
-    return name
-
-
-def default_backend() -> str:
-    """The backend that :func:`deform_conv2d` uses when called with ``backend=None``.
-
-    This is ``"auto"`` unless changed by :func:`set_default_backend` or inside :func:`use_backend`.
-    """
-    return getattr(_state, "backend", None) or _default["backend"]
-
-
-def set_default_backend(name: str) -> None:
-    """Set the process-wide default backend: ``"auto"``, ``"pure"`` or ``"torchvision"``."""
-    _default["backend"] = _check_backend_name(name)
-
-
-@contextlib.contextmanager
-def use_backend(name: str) -> Iterator[None]:
-    """Context manager: run every deformable convolution inside it with backend ``name`` (this thread only).
-
-    Example:
-        >>> with use_backend("pure"):
-        ...     y = model(x)  # every DCN in the model uses the pure PyTorch backend
-    """
-    previous = getattr(_state, "backend", None)
-    _state.backend = _check_backend_name(name)
-    try:
-        yield
-    finally:
-        _state.backend = previous
-
-
-def last_backend() -> Optional[str]:
-    """The backend (``"pure"`` or ``"torchvision"``) that the latest :func:`deform_conv2d` call used."""
-    return getattr(_state, "last", None)
-
-
-def backend_counts() -> dict:
-    """How many :func:`deform_conv2d` calls each backend has run since the last reset."""
-    return dict(_counts)
-
-
-def reset_backend_counts() -> None:
-    """Set the counts of :func:`backend_counts` back to zero."""
-    _counts.clear()
-
-
-def _torchvision_supports(x: Tensor) -> bool:
-    # torchvision's kernels: float32/float64 everywhere, float16 on CUDA; no bfloat16.
-    if x.dtype in (torch.float32, torch.float64):
-        return True
-    return x.dtype == torch.float16 and x.device.type == "cuda"
-
-
-def _resolve(backend: Optional[str], x: Tensor) -> str:
-    name = _check_backend_name(backend or default_backend())
-    if name == "auto":
-        return "torchvision" if _load_torchvision() is not None and _torchvision_supports(x) else "pure"
-    if name == "torchvision" and _load_torchvision() is None:
-        raise RuntimeError(f"backend='torchvision' was asked for, but {_torchvision['reason']}")
-    return name
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -391,6 +289,5 @@ def deform_conv2d(
         )
     else:
         out = _pure(input, offset, weight, bias, stride_, padding_, dilation_, mask)
-    _state.last = name
-    _counts[name] += 1
+    _record(name)
     return out
