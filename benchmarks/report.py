@@ -81,7 +81,20 @@ def command(result: dict) -> str:
             parts.append(f"{flag} {value}")
     if args.get("threads"):
         parts.append(f"--threads {args['threads']}")
-    return " ".join(parts)
+    return wrap_command(parts)
+
+
+def wrap_command(parts: Sequence[str], width: int = 78) -> str:
+    """Shell words joined into lines of at most ``width`` characters, continued with a backslash (the book's
+    code column holds about 80)."""
+    lines = [parts[0]]
+    for part in parts[1:]:
+        if len(lines[-1]) + 1 + len(part) + 2 > width:
+            lines[-1] += " \\"
+            lines.append("    " + part)
+        else:
+            lines[-1] += " " + part
+    return "\n".join(lines)
 
 
 def size_text(size) -> str:
@@ -91,21 +104,41 @@ def size_text(size) -> str:
 # ------------------------------------------------------------------------------------------------------------
 # One section per script
 # ------------------------------------------------------------------------------------------------------------
+def _constant(rows: List[dict], key: str):
+    """The value of ``key`` when every row has the same one (said once above the table), else None."""
+    values = {json.dumps(r.get(key)) for r in rows}
+    return rows[0].get(key) if len(values) == 1 else None
+
+
 def dcn_section(result: dict) -> str:
-    backends = result["backends"]
-    header = ["LR size", "batch", "pass"] + [f"{b} ms" for b in backends]
-    ratios = sorted({k for r in result["rows"] for k in r if "/" in k},
-                    key=lambda k: ("torchvision" not in k, "conv2d" not in k, k))
-    header += ratios
-    rows = [[r["size"], r["batch"], r["mode"]] + [r.get(f"{b} ms") for b in backends] + [r.get(k) for k in ratios]
-            for r in result["rows"]]
-    text = [table(header, rows)]
-    fwdbwd = [r for r in result["rows"] if r["mode"] == "fwd+bwd" and "pure/torchvision" in r]
+    rows_in = result["rows"]
+    peers = [b for b in result["backends"] if b in ("pure", "torchvision", "conv2d")]
+    variants = [b for b in result["backends"] if b not in peers]  # pure-1chunk, pure-4MB: the pure backend's knobs
+    batch = _constant(rows_in, "batch")
+    lead = ["LR size", "pass"] if batch is not None else ["LR size", "batch", "pass"]
+
+    def key(r):
+        return [r["size"], r["mode"]] if batch is not None else [r["size"], r["batch"], r["mode"]]
+
+    ratios = [k for k in ("pure/torchvision", "pure/conv2d") if any(k in r for r in rows_in)]
+    spaced = [k.replace("/", " / ") for k in ratios]  # a header cell may then wrap
+    text = [f"One 3x3 deformable convolution of the paper network (C=64, G=8){f', batch {batch}' if batch else ''}; "
+            "milliseconds, and the pure backend's time as a fraction of its peers' (below 1: faster).",
+            table(lead + [f"{b} ms" for b in peers] + spaced,
+                  [key(r) + [r.get(f"{b} ms") for b in peers] + [r.get(k) for k in ratios] for r in rows_in])]
+    fwdbwd = [r for r in rows_in if r["mode"] == "fwd+bwd" and "pure/torchvision" in r]
     if fwdbwd:
         worst = max(r["pure/torchvision"] for r in fwdbwd)
         verdict = "meets" if worst <= 2 else "misses"
         text.append(f"Target: the pure backend's forward+backward within 2x of torchvision's compiled kernel. "
                     f"Largest ratio pure/torchvision over these shapes: **{fmt(worst)}**, so it {verdict} the target.")
+    if variants:
+        vratios = [f"pure/{v}" for v in variants if any(f"pure/{v}" in r for r in rows_in)]
+        text.append("The pure backend as shipped (rows in chunks of about 4 MB of sampled columns) against its "
+                    "variants in the same run (`pure-1chunk`: the whole image at once):")
+        text.append(table(lead + ["pure ms"] + [f"{v} ms" for v in variants] + [k.replace("/", " / ") for k in vratios],
+                          [key(r) + [r.get("pure ms")] + [r.get(f"{v} ms") for v in variants]
+                           + [r.get(k) for k in vratios] for r in rows_in]))
     return "\n\n".join(text)
 
 
@@ -115,9 +148,11 @@ def inference_section(result: dict) -> str:
             for r in result["rows"] if "error" not in r]
     errors = [f"- {r['preset']} {r['config']}: {r['error']}" for r in result["rows"] if "error" in r]
     w, h = result["args"]["size"]
-    text = [f"Input: 4 LR frames of {w}x{h} -> 7 frames of {4 * w}x{4 * h}, batch 1.",
-            table(["preset", "DCN backend", "precision", "median ms", "output frames/s", "peak MB", "first call s",
-                   "PSNR vs fp32 (dB)"], rows)]
+    text = [f"Input: 4 LR frames of {w}x{h} -> 7 frames of {4 * w}x{4 * h}, batch 1; frames/s counts output frames, "
+            "peak MB is the resident memory above the loaded model, PSNR vs fp32 (dB) compares a lower precision's "
+            "output with fp32's.",
+            table(["preset", "DCN", "precision", "median ms", "frames/s", "peak MB", "first call s",
+                   "PSNR vs fp32"], rows)]
     if errors:
         text.append("Configurations that failed:\n\n" + "\n".join(errors))
     return "\n\n".join(text)
@@ -172,11 +207,16 @@ def upscale_section(result: dict) -> str:
 
 
 def train_section(result: dict) -> str:
-    rows = [[r["preset"], r["precision"], r["batch_size"], r["lr_size"], r["steps"], r["median_ms"], r["its"],
-             r["samples_per_s"], r["peak_mb"], r.get("speedup_vs_fp32")] for r in result["rows"] if "its" in r]
+    ok = [r for r in result["rows"] if "its" in r]
+    crop = _constant(ok, "lr_size") if ok else None
+    rows = [[r["preset"], r["precision"], r["batch_size"]] + ([] if crop else [r["lr_size"]])
+            + [r["steps"], r["median_ms"], r["its"], r["samples_per_s"], r["peak_mb"], r.get("speedup_vs_fp32")]
+            for r in ok]
     errors = [f"- {r['preset']} amp={r['amp']}: {r['error']}" for r in result["rows"] if "error" in r]
-    text = [table(["preset", "precision", "batch", "LR crop", "timed steps", "median ms/step", "steps/s", "samples/s",
-                   "peak MB", "speed vs fp32"], rows)]
+    text = [f"Steps of `zsm.train.train` itself (data, forward, loss, backward, Adam){f' on LR crops of {crop}x{crop}' if crop else ''}; "
+            "median over the timed steps after warm-up; peak MB is the resident memory above the start.",
+            table(["preset", "precision", "batch"] + ([] if crop else ["LR crop"])
+                  + ["steps", "ms/step", "steps/s", "samples/s", "peak MB", "vs fp32"], rows)]
     if errors:
         text.append("\n".join(errors))
     return "\n\n".join(text)

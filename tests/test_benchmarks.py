@@ -93,3 +93,22 @@ def test_performance_page_is_generated_from_the_committed_results():
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "report.py"), "--check"],
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_reproduce_commands_fit_the_book_column_and_mean_the_same_command():
+    """The page's "Reproduce with" commands are wrapped with backslashes; the shell reads them as one line."""
+    import importlib.util
+    import shlex
+
+    spec = importlib.util.spec_from_file_location("report", REPO / "benchmarks" / "report.py")
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    parts = ["python benchmarks/dcn.py"] + [f"--option-{i} value-{i}" for i in range(12)]
+    text = report.wrap_command(parts)
+    lines = text.splitlines()
+    assert len(lines) > 1 and all(len(line) <= 78 for line in lines)
+    assert all(line.endswith(" \\") for line in lines[:-1]) and not lines[-1].endswith("\\")
+    words = subprocess.run(["bash", "-c", "printf '%s\\n' " + text.replace("python ", "", 1)], check=True,
+                           capture_output=True, text=True).stdout.split("\n")[:-1]  # as bash reads it
+    assert ["python"] + words == shlex.split(" ".join(parts))
+    assert report.wrap_command(["python x.py", "--a 1"]) == "python x.py --a 1"

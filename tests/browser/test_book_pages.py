@@ -160,16 +160,27 @@ JS_ERROR_OUTPUTS = """() => {
   });
 }"""
 
-# JavaScript: cell code and printed outputs that do not fit the column and scroll sideways (book/_static/zsm.css sets
-# the code size and wraps outputs; a cell line longer than the column still scrolls), each named by its longest line.
-JS_SIDEWAYS = """() => [...document.querySelectorAll('.cell_input pre, .cell_output pre')]
-  .filter(e => e.scrollWidth > e.clientWidth + 1)
-  .map(e => {
+# JavaScript: cell code, printed outputs and tables that do not fit the column and scroll sideways (book/_css/zsm.css
+# sets the code size and wraps outputs; a cell line or a table wider than the column still scrolls), each named by
+# its longest line or its header. Package code shown by literalinclude keeps its 120 columns and is not checked.
+JS_SIDEWAYS = """() => {
+  const found = [];
+  document.querySelectorAll('.cell_input pre, .cell_output pre').forEach(e => {
+    if (e.scrollWidth <= e.clientWidth + 1) return;
     const longest = e.textContent.split('\\n').reduce((a, l) => l.length > a.length ? l : a, '');
     const what = e.closest('.cell_output') ? 'an output' : 'cell code';
-    return `${what} scrolls sideways (${e.scrollWidth} px in ${e.clientWidth} px; ${longest.length} characters): `
-           + longest.trim().slice(0, 100);
-  })"""
+    found.push(`${what} scrolls sideways (${e.scrollWidth} px in ${e.clientWidth} px; ${longest.length} characters): `
+               + longest.trim().slice(0, 100));
+  });
+  document.querySelectorAll('article table').forEach(t => {
+    const box = t.parentElement;
+    if (Math.max(t.scrollWidth, box.scrollWidth) <= box.clientWidth + 1) return;
+    const head = [...t.querySelectorAll('th')].map(th => th.textContent.trim()).join(' | ');
+    found.push(`a table scrolls sideways (${Math.max(t.scrollWidth, box.scrollWidth)} px in ${box.clientWidth} px): `
+               + head.slice(0, 100));
+  });
+  return found;
+}"""
 
 
 @dataclass
@@ -226,7 +237,6 @@ def inspect_page(page, base_url: str, name: str, html: str, next_name: str | Non
             problems.append("a chapter without any figure (did its cells run?)")
 
         problems += page.evaluate(JS_ERROR_OUTPUTS)
-        problems += page.evaluate(JS_SIDEWAYS)
 
         # Colab: the badge in the text and the launch button of the header both open this chapter's notebook.
         badges = page.eval_on_selector_all('a:has(img[alt="Open In Colab"])', "els => els.map(a => a.href)")
@@ -247,6 +257,8 @@ def inspect_page(page, base_url: str, name: str, html: str, next_name: str | Non
                 problems.append(f"widget {widget['id']} is missing from the page's saved widget state")
             elif not widget["rendered"]:
                 problems.append(f"widget {widget['id']} did not render (its area is empty)")
+
+    problems += page.evaluate(JS_SIDEWAYS)
 
     # Math: every formula typeset, no TeX error, no raw delimiters left in the prose.
     math = page.evaluate(JS_MATH)
@@ -358,6 +370,7 @@ def _synthetic_site(root: Path, colab_url: str) -> None:
                         "ZeroDivisionError                 Traceback (most recent call last)\n"
                         "ZeroDivisionError: division by zero</pre></div></div>")
         + cell("print(" + "'a long line of code',  " * 30 + ")", "<pre>ok</pre>")
+        + "<div style='width: 300px'><table><tr>" + "<th>a wide column</th>" * 20 + "</tr></table></div>"
         + "<p>Raw $$x^2$$ math.</p><script>null.boom;</script>"
         "</article><a class='right-next' href='elsewhere.html'>next</a></body></html>")
     (root / "next.html").write_text("<!doctype html><html><body><article class='bd-article'><h1>Next</h1>"
@@ -384,6 +397,7 @@ def test_inspect_page_passes_a_good_page_and_names_every_fault_of_a_broken_one(t
         "no Colab launch button",
         "raw math $$ left in the text",
         "cell code scrolls sideways (",
+        "a table scrolls sideways (",
         "uncaught JavaScript error: Cannot read properties of null (reading 'boom')",
         f"request to the book's server failed: {server.url}/_images/missing.png (HTTP 404)",
         "fetched from another host (blocked): https://cdn.example.org/x.js",
