@@ -238,7 +238,7 @@ def test_sync_repo_url_rewrites_badges_and_install_cells_from_the_config(tmp_pat
 
 @pytest.mark.parametrize("page", NOTEBOOKS)
 def test_code_lines_fit_the_rendered_page(page):
-    """With book/_css/zsm.css the content column shows 85 characters of code at 1280 px (75 without it); longer
+    """With book/_css/zsm.css the content column shows 81 characters of code at 1280 px (75 without it); longer
     lines scroll sideways. The browser tests measure it on the rendered pages; this keeps a margin, without a build."""
     long = [(i, len(line)) for i, cell in enumerate(read(page).cells) if cell.cell_type == "code"
             for line in cell.source.splitlines() if len(line) > 80]
