@@ -15,27 +15,25 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import re
 import time
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, Optional, Sequence
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import Tensor
 from torch.utils.data import DataLoader, Sampler
 
-from .checkpoint import atomic_torch_save, safe_torch_load, save_checkpoint, state_dict_digest
+from .checkpoint import save_checkpoint
 from .config import ZSMConfig
 from .model import ZoomingSlowMo
+from .runs import (checkpoint_dir, latest_checkpoint, load_training_checkpoint, save_training_checkpoint, set_rng_state,
+                   write_curves)
 
 __all__ = ["TrainConfig", "charbonnier", "make_optimizer", "amp_dtype", "train", "latest_checkpoint", "TrainingDiverged"]
 
-CHECKPOINT_FORMAT = "zsm-train"
 
 
 @dataclass
@@ -130,62 +128,6 @@ class StepSampler(Sampler):
 
 
 # --------------------------------------------------------------------------------------------------------
-# Checkpoints of a training run
-# --------------------------------------------------------------------------------------------------------
-def _checkpoint_dir(run_dir) -> Path:
-    return Path(run_dir) / "checkpoints"
-
-
-def latest_checkpoint(run_dir) -> Optional[Path]:
-    """The checkpoint of the highest step in ``run_dir/checkpoints`` (``step-0000123.pt``), or None."""
-    folder = _checkpoint_dir(run_dir)
-    found = sorted(p for p in folder.glob("step-*.pt") if re.fullmatch(r"step-\d+\.pt", p.name)) if folder.is_dir() else []
-    return found[-1] if found else None
-
-
-def _rng_state() -> dict:
-    state = {"torch": torch.get_rng_state(), "python": random.getstate()}
-    np_state = np.random.get_state()
-    state["numpy"] = {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
-                      "has_gauss": int(np_state[3]), "gauss": float(np_state[4])}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal), gauss))
-    n = state["numpy"]
-    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-
-
-def _save_training_checkpoint(path: Path, model, optimizer, scheduler, scaler, step, cfg, curves) -> None:
-    model_state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    atomic_torch_save({
-        "format": CHECKPOINT_FORMAT, "version": 1, "step": step, "train_config": asdict(cfg),
-        "model_config": model.config.to_dict(), "model": model_state, "sha256": state_dict_digest(model_state),
-        "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict(),
-        "rng": _rng_state(), "curves": curves,
-    }, path)
-
-
-def _load_training_checkpoint(path: Path, device) -> dict:
-    state = safe_torch_load(path, map_location=device)
-    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a zsm training checkpoint (format {CHECKPOINT_FORMAT!r})")
-    missing = [k for k in ("step", "model", "sha256", "optimizer", "scheduler", "scaler", "rng", "curves") if k not in state]
-    if missing:
-        raise ValueError(f"{path}: the training checkpoint lacks {missing}")
-    if state_dict_digest(state["model"]) != state["sha256"]:
-        raise ValueError(f"{path}: the weights do not match their recorded SHA-256; the file was altered or damaged")
-    return state
-
-
-# --------------------------------------------------------------------------------------------------------
 # The loop
 # --------------------------------------------------------------------------------------------------------
 def _distributed() -> tuple:
@@ -277,14 +219,14 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
 
     latest = latest_checkpoint(run_dir) if resume else None
     if latest is not None:
-        state = _load_training_checkpoint(latest, device)
+        state = load_training_checkpoint(latest, device)
         if state["model_config"] != model.config.to_dict():
             raise ValueError(f"{latest} holds a {state['model_config']} network, but this run asks for {model.config}")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         scaler.load_state_dict(state["scaler"])
-        _set_rng_state(state["rng"])
+        set_rng_state(state["rng"])
         step, curves = state["step"], state["curves"]
         if rank == 0:
             print(f"resuming from {latest} at step {step}")
@@ -307,11 +249,11 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
     def checkpoint_now():
         if rank != 0:
             return
-        _save_training_checkpoint(_checkpoint_dir(run_dir) / f"step-{step:07d}.pt", model, optimizer, scheduler,
+        save_training_checkpoint(checkpoint_dir(run_dir) / f"step-{step:07d}.pt", model, optimizer, scheduler,
                                   scaler, step, cfg, curves)
-        for old in sorted(_checkpoint_dir(run_dir).glob("step-*.pt"))[: -cfg.keep_checkpoints]:
+        for old in sorted(checkpoint_dir(run_dir).glob("step-*.pt"))[: -cfg.keep_checkpoints]:
             old.unlink()
-        _write_curves(run_dir, curves)
+        write_curves(run_dir, curves)
 
     model.train()
     try:
@@ -382,14 +324,7 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
 def _export(model, run_dir: Path, step: int, cfg: TrainConfig, curves: dict) -> None:
     """The trained model as ``run_dir/model.pt`` (our checkpoint format) and the curves as ``curves.json``."""
     save_checkpoint(model, run_dir / "model.pt", meta={"step": step, "train_config": json.dumps(asdict(cfg))})
-    _write_curves(run_dir, curves)
-
-
-def _write_curves(run_dir: Path, curves: dict) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / "curves.json.tmp"
-    tmp.write_text(json.dumps(curves))
-    os.replace(tmp, run_dir / "curves.json")
+    write_curves(run_dir, curves)
 
 
 def _progress_bar(start: int, total: int):
