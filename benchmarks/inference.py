@@ -3,16 +3,19 @@
     python benchmarks/inference.py                          # paper and tiny presets, Vid4 input size, this device
     python benchmarks/inference.py --presets tiny --repeats 5
     python benchmarks/inference.py --configs fp32 bf16 fp16 fp32+cl fp32+compile   # on a GPU
+    python benchmarks/inference.py --presets paper --configs bf16+graph --batch 1 8   # throughput on a GPU
 
-Input: B=1 clip of T=4 LR frames of 180x144 (W x H), the Vid4 LR size; output 2T-1 = 7 frames of 720x576.
-Frames/s = 7 output frames / median forward time. (A video streamed in windows that share one input frame,
+Input: B=1 clip (``--batch`` more, side by side) of T=4 LR frames of 180x144 (W x H), the Vid4 LR size; output
+2T-1 = 7 frames of 720x576 per clip. Frames/s = 7 B output frames / median forward time. (A video streamed in windows that share one input frame,
 as zsm.upscale does, yields 6 new frames per window after the first.)
 
-Configurations are written ``<precision>[+cl][+compile]``:
+Configurations are written ``<precision>[+cl][+compile|+graph]``:
   fp32          float32 weights and input;
   bf16, fp16    float32 weights under torch.autocast to that dtype;
   +cl           model converted to channels-last (torch.channels_last);
-  +compile      torch.compile(model) (the first call, which compiles, is timed apart and reported).
+  +compile      torch.compile(model) (the first call, which compiles, is timed apart and reported);
+  +graph        CUDA only: the whole forward pass captured once as a CUDA graph (torch.cuda.CUDAGraph) and
+                replayed, so the CPU launches one graph instead of thousands of kernels (first call = capture).
 Every configuration other than plain fp32 is compared with the fp32 output of the same weights and input
 (the fp32 run, which goes first, saves it): the largest absolute difference and the PSNR against it,
 both on outputs clamped to [0, 1] (PSNR = 10 log10(1 / MSE)). Default configurations: fp32 on the CPU;
@@ -32,6 +35,7 @@ import argparse
 import contextlib
 import gc
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,22 +53,26 @@ PRECISIONS = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def parse_config(text: str) -> dict:
-    """``"bf16+cl+compile"`` -> {"precision": "bf16", "channels_last": True, "compile": True}."""
+    """``"bf16+cl+compile"`` -> {"precision": "bf16", "channels_last": True, "compile": True, "graph": False}."""
     precision, *flags = text.split("+")
-    if precision not in PRECISIONS or any(f not in ("cl", "compile") for f in flags):
-        raise ValueError(f"configuration must be <fp32|bf16|fp16>[+cl][+compile], got {text!r}")
-    return {"precision": precision, "channels_last": "cl" in flags, "compile": "compile" in flags}
+    if (precision not in PRECISIONS or any(f not in ("cl", "compile", "graph") for f in flags)
+            or {"compile", "graph"} <= set(flags)):
+        raise ValueError(f"configuration must be <fp32|bf16|fp16>[+cl][+compile|+graph], got {text!r}")
+    return {"precision": precision, "channels_last": "cl" in flags, "compile": "compile" in flags,
+            "graph": "graph" in flags}
 
 
 # --------------------------------------------------------------------------------------------------------
 # The worker: one configuration, in its own process
 # --------------------------------------------------------------------------------------------------------
-def build(preset: str, w: int, h: int, device):
+def build(preset: str, w: int, h: int, device, batch: int = 1):
     import zsm
 
     torch.manual_seed(0)
     model = zsm.ZoomingSlowMo(getattr(zsm.ZSMConfig, preset)()).eval().to(device)
-    x = torch.rand(1, FRAMES_IN, 3, h, w, generator=torch.Generator().manual_seed(1)).to(device)
+    # Clip b of a batch is the same clip for every batch size, so outputs compare across batch sizes.
+    x = torch.stack([torch.rand(FRAMES_IN, 3, h, w, generator=torch.Generator().manual_seed(1 + b))
+                     for b in range(batch)]).to(device)
     return model, x
 
 
@@ -85,17 +93,27 @@ def worker(spec: dict) -> dict:
     device = torch.device(spec["device"])
     config = parse_config(spec["config"])
     ops.set_default_backend(spec["backend"])
-    model, x = build(spec["preset"], spec["width"], spec["height"], device)
+    if config["graph"] and device.type != "cuda":
+        raise ValueError("+graph needs a CUDA device")
+    model, x = build(spec["preset"], spec["width"], spec["height"], device, spec.get("batch", 1))
     result = {}
     if config["channels_last"]:
         model = model.to(memory_format=torch.channels_last)
     run_model = torch.compile(model) if config["compile"] else model
     dtype = PRECISIONS[config["precision"]]
 
-    def forward():
-        autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+    def eager():
+        # No autocast weight cache under a CUDA graph: a cached cast made during capture would be replayed stale.
+        autocast = (torch.autocast(device.type, dtype=dtype, cache_enabled=not config["graph"]) if dtype is not None
+                    else contextlib.nullcontext())
         with torch.inference_mode(), autocast:
             return run_model(x)
+
+    forward = eager
+    if config["graph"]:
+        def forward():  # noqa: F811  (replaces eager once the graph is captured)
+            graph.replay()
+            return static_out
 
     gc.collect()
     if device.type == "cuda":
@@ -106,6 +124,16 @@ def worker(spec: dict) -> dict:
     ops.reset_backend_counts()
 
     start = time.perf_counter()
+    if config["graph"]:  # warm up on a side stream (cuDNN picks its algorithms), then capture once
+        side = torch.cuda.Stream(device)
+        side.wait_stream(torch.cuda.current_stream(device))
+        with torch.cuda.stream(side):
+            for _ in range(2):
+                eager()
+        torch.cuda.current_stream(device).wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            static_out = eager()
     out = forward()  # the first call: compiles under +compile, allocates everything else
     synchronize(device)
     result["first_call_s"] = time.perf_counter() - start
@@ -150,6 +178,9 @@ def main(argv=None):
     parser.add_argument("--configs", nargs="+", default=None, help="default: fp32 on CPU, six on CUDA (see above)")
     parser.add_argument("--backends", nargs="+", default=None, choices=["auto", "pure", "torchvision"],
                         help="DCN backends (default: pure and, where it imports, torchvision; auto on CUDA)")
+    parser.add_argument("--worker-timeout", type=float, default=None,
+                        help="give up on a configuration after this many seconds (e.g. a slow torch.compile)")
+    parser.add_argument("--batch", type=int, nargs="+", default=[1], help="clips per forward pass (default: 1)")
     parser.add_argument("--repeats", type=int, default=None, help="timed forward passes (default on CPU: 1 paper, 3 tiny; 10 on CUDA)")
     parser.add_argument("--warmup", type=int, default=None,
                         help="untimed passes after the first call (default 0 on CPU, 3 on CUDA)")
@@ -186,24 +217,28 @@ def main(argv=None):
     scratch = tempfile.TemporaryDirectory()
     for preset in args.presets:
         for backend in backends:
-            reference = Path(scratch.name) / f"{preset}-{backend}-fp32.pt"
-            for config in configs:
-                spec = dict(preset=preset, backend=backend, config=config, device=str(device), width=w, height=h,
-                            repeats=repeats_for(preset), warmup=warmup, threads=args.threads)
-                if config == "fp32":
-                    spec["save_output"] = str(reference)
-                elif reference.exists():
-                    spec["reference"] = str(reference)
-                result = run_worker(Path(__file__), spec)
-                row = {"preset": preset, "backend": backend, "config": config, **result}
-                if "dcn_backends" in result:
-                    row["dcn ran"] = "+".join(sorted(result["dcn_backends"])) or "-"
-                rows.append(row)
-                print(f"  {preset} {backend} {config}: " + (result.get("error") or
-                      f"{result['median_ms']:.0f} ms, {result['frames_per_s']:.3g} frames/s, peak {result['peak_mb']:.0f} MB"),
-                      flush=True)
+            for batch in args.batch:
+                reference = Path(scratch.name) / f"{preset}-{backend}-{batch}-fp32.pt"
+                for config in configs:
+                    spec = dict(preset=preset, backend=backend, config=config, device=str(device), width=w,
+                                height=h, batch=batch, repeats=repeats_for(preset), warmup=warmup, threads=args.threads)
+                    if config == "fp32":
+                        spec["save_output"] = str(reference)
+                    elif reference.exists():
+                        spec["reference"] = str(reference)
+                    try:
+                        result = run_worker(Path(__file__), spec, timeout=args.worker_timeout)
+                    except subprocess.TimeoutExpired:
+                        result = {"error": f"stopped after --worker-timeout {args.worker_timeout:g} s"}
+                    row = {"preset": preset, "backend": backend, "batch": batch, "config": config, **result}
+                    if "dcn_backends" in result:
+                        row["dcn ran"] = "+".join(sorted(result["dcn_backends"])) or "-"
+                    rows.append(row)
+                    print(f"  {preset} {backend} B={batch} {config}: " + (result.get("error") or
+                          f"{result['median_ms']:.1f} ms, {result['frames_per_s']:.3g} frames/s, "
+                          f"peak {result['peak_mb']:.0f} MB"), flush=True)
 
-    columns = ["preset", "backend", "dcn ran", "config", "median_ms", "frames_per_s", "peak_mb", "first_call_s"]
+    columns = ["preset", "backend", "dcn ran", "batch", "config", "median_ms", "frames_per_s", "peak_mb", "first_call_s"]
     if any("psnr_vs_fp32_db" in r for r in rows):
         columns += ["max_abs_diff", "psnr_vs_fp32_db"]
     print_table(rows, columns, title=f"forward pass of {w}x{h} x {FRAMES_IN} frames; peak_mb: "

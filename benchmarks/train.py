@@ -9,8 +9,8 @@ What is timed is the package's own trainer, not a copy of its loop: ``zsm.train.
 (forward, Charbonnier loss, backward, Adam, scheduler, and the DataLoader fetch); the warm-up steps are
 dropped and the median of the rest is reported. The samples are random windows of the training shape
 (T=4 LR frames of ``--lr-size``^2 -> 7 HR frames of 4x that, the paper's 32 -> 128 crops by default), made in
-memory with ``workers=0`` so that no disk or video decoding enters the figure. Checkpoints and validation are
-off. Samples/s = iterations/s x batch size.
+memory (a pool drawn once) with ``workers=0`` so that no disk, video decoding or random drawing enters the
+figure. Checkpoints and validation are off. Samples/s = iterations/s x batch size.
 
 Mixed precision: ``--amps`` are values of ``TrainConfig.amp``: "off" (float32) everywhere, "bf16" and "fp16"
 (autocast, fp16 with a gradient scaler) on CUDA only: the trainer trains in float32 on a CPU (it warns), so the
@@ -39,18 +39,22 @@ PRESETS = ["tiny", "tiny_skip", "paper"]
 
 
 class RandomWindows(torch.utils.data.Dataset):
-    """``length`` random (lr (T, 3, s, s), hr (2T-1, 3, 4s, 4s)) pairs in [0, 1], sample i seeded by i."""
+    """``length`` random (lr (T, 3, s, s), hr (2T-1, 3, 4s, 4s)) pairs in [0, 1]: a pool of ``pool`` pairs made
+    once (pair i is pool[i % pool]), so that drawing random numbers stays out of the timed steps. On a GPU a
+    fresh batch of 16 paper-size crops costs the CPU about as long as a tiny network's whole step."""
 
-    def __init__(self, lr_size: int, length: int):
-        self.lr_size, self.length = lr_size, length
+    def __init__(self, lr_size: int, length: int, pool: int = 32):
+        self.length = length
+        g = torch.Generator().manual_seed(0)
+        s = lr_size
+        self.pool = [(torch.rand(FRAMES_IN, 3, s, s, generator=g), torch.rand(2 * FRAMES_IN - 1, 3, 4 * s, 4 * s, generator=g))
+                     for _ in range(pool)]
 
     def __len__(self):
         return self.length
 
     def __getitem__(self, index):
-        g = torch.Generator().manual_seed(index)
-        s = self.lr_size
-        return torch.rand(FRAMES_IN, 3, s, s, generator=g), torch.rand(2 * FRAMES_IN - 1, 3, 4 * s, 4 * s, generator=g)
+        return self.pool[index % len(self.pool)]
 
 
 def worker(spec: dict) -> dict:

@@ -179,6 +179,22 @@ def test_train_refuses_to_validate_on_training_footage(tmp_path, capsys):
     one_line_error(capsys, "give training data")
 
 
+def test_train_model_option_changes_fields_of_the_preset(tmp_path, capsys):
+    write_frames(tmp_path / "train", moving_clip(n=9, h=40, w=40, seed=1))
+    run = tmp_path / "run"
+    argv = ["train", "--videos", str(tmp_path / "train"), "--preset", "tiny_skip", "--iterations", "1",
+            "--batch-size", "1", "--lr-size", "8", "--workers", "0", "--no-progress", "--run-dir", str(run)]
+    assert main(argv + ["--model", "channels=12, groups=3,reconstruction_blocks=1"]) == 0
+    expected = zsm.ZSMConfig(channels=12, groups=3, extraction_blocks=1, reconstruction_blocks=1, hr_channels=8,
+                             global_skip=True)
+    assert zsm.load_checkpoint(run / "model.pt").config == expected
+    for bad, fragment in [("channels=12,groups=5", "must divide channels"), ("width=3", "FIELD one of"),
+                          ("channels", "FIELD=VALUE"), ("channels=3.5", "whole number"),
+                          ("global_skip=maybe", "true or false")]:
+        assert main(argv + ["--model", bad]) == 2
+        one_line_error(capsys, fragment)
+
+
 def test_data_refuses_unknown_clip_names(capsys):
     assert main(["data", "--clips", "no_such_clip"]) == 2
     one_line_error(capsys, "unknown clip names")

@@ -189,6 +189,29 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
+def model_overrides(preset: str, text: Optional[str]) -> Optional[dict]:
+    """``--model channels=32,groups=4,global_skip=true`` -> the preset's ZSMConfig fields with these replaced."""
+    if not text:
+        return None
+    fields = PRESETS[preset]().to_dict()
+    for item in text.split(","):
+        key, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or key not in fields:
+            raise UserError(f"--model takes FIELD=VALUE pairs separated by commas, FIELD one of {sorted(fields)}; "
+                            f"got {item!r}")
+        if isinstance(fields[key], bool):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise UserError(f"--model {key} must be true or false, got {value!r}")
+            fields[key] = value.lower() in ("true", "1")
+        else:
+            try:
+                fields[key] = int(value)
+            except ValueError:
+                raise UserError(f"--model {key} must be a whole number, got {value!r}") from None
+    ZSMConfig.from_dict(fields)  # a clear error now (e.g. groups not dividing channels), not at step 1
+    return fields
+
+
 def cmd_train(args) -> int:
     from .data import load_clip, make_pair
     from .evaluate import evaluate_clip
@@ -198,7 +221,8 @@ def cmd_train(args) -> int:
     if bool(args.videos) == bool(args.vimeo):
         raise UserError("give training data: --videos FILE_OR_FOLDER ... or --vimeo ROOT (one of them)")
     cfg = TrainConfig(
-        run_dir=args.run_dir, preset=args.preset, batch_size=args.batch_size, lr_size=args.lr_size,
+        run_dir=args.run_dir, preset=args.preset, model=model_overrides(args.preset, args.model),
+        batch_size=args.batch_size, lr_size=args.lr_size,
         iterations=args.iterations, learning_rate=args.learning_rate, restart_every=args.restart_every,
         amp=args.amp, workers=args.workers, log_every=args.log_every, val_every=args.val_every,
         checkpoint_every=args.checkpoint_every, seed=args.seed)
@@ -314,6 +338,8 @@ def make_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --run-dir")
     defaults = TrainDefaults()
     tr.add_argument("--preset", choices=sorted(PRESETS), default="tiny", help="network size (default: tiny)")
+    tr.add_argument("--model", metavar="FIELD=VALUE,...",
+                    help="change the preset's ZSMConfig fields, e.g. channels=32,groups=4,reconstruction_blocks=10")
     tr.add_argument("--iterations", type=int, default=defaults.iterations)
     tr.add_argument("--batch-size", type=int, default=defaults.batch_size)
     tr.add_argument("--lr-size", type=int, default=defaults.lr_size, help="LR crop side (HR is 4x)")

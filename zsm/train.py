@@ -208,6 +208,8 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
         device = f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
     device = torch.device(device)
     if device.type == "cuda":
+        if device.index is None:  # "cuda": this process's GPU (torch.cuda.set_device needs an index)
+            device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
     run_dir = Path(cfg.run_dir)
     torch.manual_seed(cfg.seed)
@@ -219,7 +221,8 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
 
     latest = latest_checkpoint(run_dir) if resume else None
     if latest is not None:
-        state = load_training_checkpoint(latest, device)
+        # Onto the CPU: the RNG states must be CPU tensors, and load_state_dict moves the rest to the model's device.
+        state = load_training_checkpoint(latest, "cpu")
         if state["model_config"] != model.config.to_dict():
             raise ValueError(f"{latest} holds a {state['model_config']} network, but this run asks for {model.config}")
         model.load_state_dict(state["model"])
