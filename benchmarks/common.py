@@ -170,13 +170,20 @@ def print_table(rows: List[dict], columns: Sequence[str], title: str = "") -> No
         print("  ".join(v.rjust(w) for v, w in zip(r, widths)))
 
 
-def write_json(name: str, machine: str, payload: dict, out_dir: Optional[Path] = None) -> Path:
-    """Write ``<out_dir>/<name>-<machine>.json`` (default out_dir: benchmarks/results) and return its path."""
+def write_json(name: str, machine: str, payload: dict, out_dir: Optional[Path] = None, quiet: bool = False) -> Path:
+    """Write ``<out_dir>/<name>-<machine>.json`` (default out_dir: benchmarks/results) and return its path.
+
+    Scripts call it after every configuration (``quiet=True``, with ``"complete": False`` in the payload) and
+    once more at the end, so a run stopped half-way (a time limit on a lent GPU) keeps what it measured.
+    """
     out_dir = Path(out_dir) if out_dir else RESULTS
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}-{machine}.json"
-    path.write_text(json.dumps(payload, indent=1, sort_keys=False) + "\n")
-    print(f"\nwrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(payload, indent=1, sort_keys=False) + "\n")
+    os.replace(tmp, path)
+    if not quiet:
+        print(f"\nwrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     return path
 
 

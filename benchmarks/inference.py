@@ -215,6 +215,14 @@ def main(argv=None):
         configs = ["fp32"] + [c for c in configs if c != "fp32"]
     rows = []
     scratch = tempfile.TemporaryDirectory()
+
+    def save(complete: bool):
+        if not args.no_json:
+            write_json("inference", machine, {
+                "script": "benchmarks/inference.py", "args": vars(args), "environment": env, "busy_before": busy,
+                "busy_after": busy_fraction(0.5) if complete else None, "complete": complete, "rows": rows},
+                args.out_dir, quiet=not complete)
+
     for preset in args.presets:
         for backend in backends:
             for batch in args.batch:
@@ -234,6 +242,7 @@ def main(argv=None):
                     if "dcn_backends" in result:
                         row["dcn ran"] = "+".join(sorted(result["dcn_backends"])) or "-"
                     rows.append(row)
+                    save(complete=False)
                     print(f"  {preset} {backend} B={batch} {config}: " + (result.get("error") or
                           f"{result['median_ms']:.1f} ms, {result['frames_per_s']:.3g} frames/s, "
                           f"peak {result['peak_mb']:.0f} MB"), flush=True)
@@ -244,10 +253,7 @@ def main(argv=None):
     print_table(rows, columns, title=f"forward pass of {w}x{h} x {FRAMES_IN} frames; peak_mb: "
                 + ("CUDA max_memory_allocated above the weights and input" if cuda
                    else "peak RSS above the RSS before the first call (fresh process each)"))
-    if not args.no_json:
-        write_json("inference", machine, {
-            "script": "benchmarks/inference.py", "args": vars(args), "environment": env, "busy_before": busy,
-            "busy_after": busy_fraction(0.5), "rows": rows}, args.out_dir)
+    save(complete=True)
 
 
 if __name__ == "__main__":

@@ -56,8 +56,11 @@ def provenance(result: dict, path: Path) -> str:
     busy = result.get("busy_before")
     load = f", {busy:.0%} of the CPU busy before" if isinstance(busy, (int, float)) else ""
     threads = (result.get("args") or {}).get("threads") or env["torch_threads"]  # workers apply --threads
+    note = f" {result['note']}" if result.get("note") else ""
+    if result.get("complete") is False and not note:
+        note = " The run stopped before its last configuration; these rows are what it had measured."
     return (f"*{env['date']}, torch {env['torch']}, {device}, torch threads: {threads}{load}; "
-            f"`benchmarks/results/{path.name}`.*")
+            f"`benchmarks/results/{path.name}`.{note}*")
 
 
 def command(result: dict) -> str:
@@ -127,7 +130,10 @@ def dcn_section(result: dict) -> str:
             table(lead + [f"{b} ms" for b in peers] + spaced,
                   [key(r) + [r.get(f"{b} ms") for b in peers] + [r.get(k) for k in ratios] for r in rows_in])]
     fwdbwd = [r for r in rows_in if r["mode"] == "fwd+bwd" and "pure/torchvision" in r]
-    if fwdbwd:
+    if fwdbwd and result["environment"].get("gpu"):
+        text.append(f"The 2x target is set for the CPU; on this GPU the largest forward+backward ratio pure/torchvision "
+                    f"over these shapes is {fmt(max(r['pure/torchvision'] for r in fwdbwd))}.")
+    elif fwdbwd:
         worst = max(r["pure/torchvision"] for r in fwdbwd)
         verdict = "meets" if worst <= 2 else "misses"
         text.append(f"Target: the pure backend's forward+backward within 2x of torchvision's compiled kernel. "
@@ -143,16 +149,28 @@ def dcn_section(result: dict) -> str:
 
 
 def inference_section(result: dict) -> str:
-    rows = [[r["preset"], r.get("dcn ran", r.get("backend")), r["config"], r.get("median_ms"),
-             r.get("frames_per_s"), r.get("peak_mb"), r.get("first_call_s"), r.get("psnr_vs_fp32_db")]
-            for r in result["rows"] if "error" not in r]
+    ok = [r for r in result["rows"] if "error" not in r]
+    batches = sorted({r.get("batch", 1) for r in ok})  # results written before --batch existed have none
+    one_batch, batch = len(batches) <= 1, (batches or [1])[0]
+    def dcn(r):  # the backend asked for, and the one that ran where they differ: "auto → pure"
+        asked, ran = r.get("backend"), r.get("dcn ran")
+        return ran or asked if not asked or not ran or asked == ran else f"{asked} → {ran}"
+
+    rows = [[r["preset"], dcn(r)] + ([] if one_batch else [r.get("batch", 1)])
+            + [r["config"], r.get("median_ms"), r.get("frames_per_s"), r.get("peak_mb"), r.get("first_call_s"),
+               r.get("psnr_vs_fp32_db")]
+            for r in ok]
     errors = [f"- {r['preset']} {r['config']}: {r['error']}" for r in result["rows"] if "error" in r]
     w, h = result["args"]["size"]
-    text = [f"Input: 4 LR frames of {w}x{h} -> 7 frames of {4 * w}x{4 * h}, batch 1; frames/s counts output frames, "
-            "peak MB is the resident memory above the loaded model, PSNR vs fp32 (dB) compares a lower precision's "
-            "output with fp32's.",
-            table(["preset", "DCN", "precision", "median ms", "frames/s", "peak MB", "first call s",
-                   "PSNR vs fp32"], rows)]
+    memory = ("memory of CUDA tensors above the loaded model and input (`torch.cuda.max_memory_allocated`)"
+              if result["environment"].get("gpu") else "the resident memory above the loaded model")
+    clips = f"batch {batch}" if one_batch else "batches of clips as given"
+    text = [f"Input: 4 LR frames of {w}x{h} -> 7 frames of {4 * w}x{4 * h}, {clips}; frames/s counts output frames, "
+            f"peak MB is the {memory}, PSNR vs fp32 (dB) compares a lower precision's output with fp32's. "
+            "Configurations: `+cl` channels-last, `+graph` the forward pass replayed as one CUDA graph, `+compile` "
+            "`torch.compile` (its first call compiles).",
+            table(["preset", "DCN"] + ([] if one_batch else ["batch"])
+                  + ["config", "median ms", "frames/s", "peak MB", "first call s", "PSNR vs fp32"], rows)]
     if errors:
         text.append("Configurations that failed:\n\n" + "\n".join(errors))
     return "\n\n".join(text)

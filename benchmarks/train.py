@@ -129,6 +129,14 @@ def main(argv=None):
     warn_if_busy(busy)
 
     rows = []
+
+    def save(complete: bool):
+        if not args.no_json:
+            write_json("train", machine, {"script": "benchmarks/train.py", "args": vars(args), "environment": env,
+                                          "busy_before": busy, "busy_after": busy_fraction() if complete else None,
+                                          "warmup": warmup, "complete": complete, "rows": rows},
+                       args.out_dir, quiet=not complete)
+
     for preset in args.presets:
         batch = args.batch_size or (16 if cuda else 8 if preset != "paper" else 1)
         steps = args.steps or (30 if cuda else 3 if preset == "paper" else 10)
@@ -136,12 +144,13 @@ def main(argv=None):
             spec = dict(preset=preset, amp=amp, device=str(device), batch_size=batch, lr_size=args.lr_size,
                         steps=steps, warmup=warmup, threads=args.threads, backend=args.backend)
             result = run_worker(Path(__file__), spec, memory_limit_gb=args.memory_limit_gb)
-            row = {**spec, **result}
+            row = {**spec, **result, "precision": {"off": "fp32"}.get(amp, amp)}
             rows.append(row)
-            if "error" in result:
-                print(f"{preset} amp={amp}: {result['error']}")
+            print(f"  {preset} amp={amp}: " + (result.get("error") or
+                  f"{result['median_ms']:.1f} ms/step, {result['its']:.3g} steps/s, peak {result['peak_mb']:.0f} MB"),
+                  flush=True)
+            save(complete=False)
     for row in rows:
-        row["precision"] = {"off": "fp32"}.get(row["amp"], row["amp"])
         if "its" in row:
             same = [r for r in rows if r["preset"] == row["preset"] and r["amp"] == "off" and "its" in r]
             row["speedup_vs_fp32"] = row["its"] / same[0]["its"] if same else None
@@ -149,10 +158,7 @@ def main(argv=None):
                 ["preset", "precision", "batch_size", "steps", "median_ms", "min_ms", "its", "samples_per_s",
                  "peak_mb", "speedup_vs_fp32"],
                 title="Training step (median over the timed steps; peak memory in MB)")
-    if not args.no_json:
-        write_json("train", machine, {"script": "benchmarks/train.py", "args": vars(args), "environment": env,
-                                      "busy_before": busy, "busy_after": busy_fraction(), "warmup": warmup,
-                                      "rows": rows}, args.out_dir)
+    save(complete=True)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 RUNS = {
     "dcn": (["--sizes", "16x12", "--repeats", "1", "--warmup", "0"], "dcn-*.json"),
-    "inference": (["--presets", "tiny", "--size", "16x16", "--repeats", "1"], "inference-*.json"),
+    "inference": (["--presets", "tiny", "--size", "16x16", "--repeats", "1", "--batch", "1", "2"], "inference-*.json"),
     "flops": (["--preset", "tiny", "--size", "16x16", "--repeats", "1", "--matmul-size", "64"], "flops-*.json"),
     "profile_network": (["--preset", "tiny", "--size", "16x16"], "profile-*.json"),
     "upscale_memory": (["--preset", "tiny", "--size", "64x48", "--frames", "3", "--tiles", "32"],
@@ -50,6 +50,8 @@ def test_benchmark_script_runs_and_writes_json(name, tmp_path):
     elif name == "inference":
         positive_numbers(result["rows"], "frames_per_s")
         positive_numbers(result["rows"], "peak_mb")
+        assert result["complete"] is True
+        assert [(r["batch"], r["output_shape"][:2]) for r in result["rows"]] == [(1, [1, 7]), (2, [2, 7])]
     elif name == "flops":
         assert result["gflop_per_frame"] > 0 and result["total_flops"] > 0
     elif name == "train":
@@ -112,3 +114,22 @@ def test_reproduce_commands_fit_the_book_column_and_mean_the_same_command():
                            capture_output=True, text=True).stdout.split("\n")[:-1]  # as bash reads it
     assert ["python"] + words == shlex.split(" ".join(parts))
     assert report.wrap_command(["python x.py", "--a 1"]) == "python x.py --a 1"
+
+
+def test_inference_configurations_and_cuda_graphs_off_cuda(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        import inference
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+    assert inference.parse_config("bf16+cl+graph") == {"precision": "bf16", "channels_last": True, "compile": False,
+                                                       "graph": True}
+    for bad in ("fp32+compile+graph", "fp64", "fp32+fast"):
+        with pytest.raises(ValueError, match="configuration must be"):
+            inference.parse_config(bad)
+    cmd = [sys.executable, str(REPO / "benchmarks" / "inference.py"), "--device", "cpu", "--presets", "tiny",
+           "--size", "8x8", "--repeats", "1", "--configs", "fp32", "fp32+graph", "--out-dir", str(tmp_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(next(tmp_path.glob("inference-*.json")).read_text())["rows"]
+    assert "frames_per_s" in rows[0] and "+graph needs a CUDA device" in rows[1]["error"]
