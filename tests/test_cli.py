@@ -128,6 +128,16 @@ def test_upscale_refuses_bad_inputs_in_one_line_and_writes_nothing(tmp_path, tin
     assert main(["upscale", str(tmp_path / "two"), str(tmp_path / "o3.mp4"), "--weights", tiny_weights, "--preset", "paper"]) == 2
     one_line_error(capsys, "was expected")
 
+    if not torch.cuda.is_available():  # the GPU-only options say so (tests/test_cuda.py runs them on a GPU)
+        for flag in ("--half", "--bf16", "--cuda-graph"):
+            assert main(["upscale", str(tmp_path / "two"), str(tmp_path / "o4.mp4"), "--weights", tiny_weights,
+                         flag]) == 2
+            one_line_error(capsys, f"{flag} needs a CUDA device")
+    assert main(["upscale", str(tmp_path / "two"), str(tmp_path / "o4.mp4"), "--weights", tiny_weights,
+                 "--device", "cuda" if torch.cuda.is_available() else "cpu", "--half", "--bf16"]) == 2
+    capsys.readouterr()
+    assert not (tmp_path / "o4.mp4").exists()
+
 
 def test_upscale_without_weights_says_what_is_missing(tmp_path, capsys, monkeypatch):
     from zsm import cli

@@ -193,3 +193,41 @@ def test_upscale_half_on_cuda_matches_float32_to_two_grey_levels(tmp_path):
         outputs[name] = read_frames(out).astype(np.int16)
     assert outputs["half"].shape == outputs["fp32"].shape == (9, 96, 128, 3)
     assert np.abs(outputs["half"] - outputs["fp32"]).max() <= 2
+
+
+def test_cuda_graphs_replay_the_eager_pass_with_new_data_for_each_shape(no_tf32):
+    from zsm.graphs import GraphedModel
+
+    torch.manual_seed(0)
+    model = zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny()).eval().to(CUDA)
+    graphed = GraphedModel(model, max_graphs=2)
+    g = torch.Generator().manual_seed(1)
+    inputs = [torch.rand(1, 4, 3, 16, 20, generator=g) for _ in range(2)] + [torch.rand(1, 4, 3, 12, 12, generator=g),
+                                                                            torch.rand(1, 3, 3, 8, 8, generator=g)]
+    for x in inputs:
+        x = x.to(CUDA)
+        with torch.no_grad():
+            expected = model(x)
+        torch.testing.assert_close(graphed(x), expected, rtol=0, atol=1e-5)
+    assert graphed.graphs == 2 and graphed.eager_calls == 1  # two shapes captured, the third ran eagerly
+
+
+def test_upscale_bf16_and_cuda_graph_match_float32_to_two_grey_levels(tmp_path):
+    from test_cli import moving_clip
+    from zsm.cli import main
+    from zsm.video import read_frames, write_frames
+
+    torch.manual_seed(0)
+    weights = tmp_path / "tiny.pt"
+    zsm.save_checkpoint(zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny_skip()), weights)
+    write_frames(tmp_path / "clip", moving_clip(n=6, h=24, w=32))
+    outputs = {}
+    for name, extra in [("fp32", []), ("graph", ["--cuda-graph"]), ("bf16-graph", ["--bf16", "--cuda-graph"]),
+                        ("tiles-graph", ["--cuda-graph", "--tile", "12", "--overlap", "4"])]:
+        out = tmp_path / name
+        assert main(["upscale", str(tmp_path / "clip"), str(out), "--weights", str(weights), "--device", "cuda",
+                     *extra]) == 0
+        outputs[name] = read_frames(out).astype(np.int16)
+    for name in ("graph", "bf16-graph", "tiles-graph"):
+        assert outputs[name].shape == outputs["fp32"].shape == (11, 96, 128, 3)
+        assert np.abs(outputs[name] - outputs["fp32"]).max() <= 2, name

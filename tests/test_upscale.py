@@ -105,3 +105,14 @@ def test_the_real_network_streams_a_clip():
 def test_bad_videos_are_refused_clearly(frames, window, fragment):
     with pytest.raises(ValueError, match=fragment):
         list(upscale_frames(LocalModel(), frames, window=window))
+
+
+def test_cuda_graphs_are_refused_off_cuda_and_in_training_mode():
+    from zsm.graphs import GraphedModel
+
+    model = zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny()).eval()
+    with pytest.raises(ValueError, match="need the model on a CUDA device"):
+        GraphedModel(model)
+    if torch.cuda.is_available():
+        with pytest.raises(ValueError, match="eval mode"):
+            GraphedModel(model.cuda().train())
