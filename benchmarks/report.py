@@ -171,6 +171,12 @@ def inference_section(result: dict) -> str:
             "`torch.compile` (its first call compiles).",
             table(["preset", "DCN"] + ([] if one_batch else ["batch"])
                   + ["config", "median ms", "frames/s", "peak MB", "first call s", "PSNR vs fp32"], rows)]
+    bf16 = [r for r in ok if r["preset"] == "paper" and r["config"].startswith("bf16") and r.get("frames_per_s")]
+    if bf16 and result["environment"].get("gpu"):
+        best = max(bf16, key=lambda r: r["frames_per_s"])
+        text.append(f"Best bf16 configuration of the paper network in this table: `{best['config']}` at batch "
+                    f"{best.get('batch', 1)}, **{fmt(best['frames_per_s'])} frames/s** (the target: at least 100 on "
+                    "one H100-class GPU).")
     if errors:
         text.append("Configurations that failed:\n\n" + "\n".join(errors))
     return "\n\n".join(text)
