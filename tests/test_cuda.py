@@ -176,25 +176,6 @@ def test_mixed_precision_training_runs_checkpoints_and_resumes(tmp_path, amp):
     assert curves["step"] == [1, 2, 3, 4, 5, 6]
 
 
-def test_upscale_half_on_cuda_matches_float32_to_two_grey_levels(tmp_path):
-    from test_cli import moving_clip
-    from zsm.cli import main
-    from zsm.video import read_frames, write_frames
-
-    torch.manual_seed(0)
-    weights = tmp_path / "tiny.pt"
-    zsm.save_checkpoint(zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny_skip()), weights)
-    write_frames(tmp_path / "clip", moving_clip(n=5, h=24, w=32))
-    outputs = {}
-    for name, extra in [("fp32", []), ("half", ["--half"])]:
-        out = tmp_path / name
-        assert main(["upscale", str(tmp_path / "clip"), str(out), "--weights", str(weights), "--device", "cuda",
-                     *extra]) == 0
-        outputs[name] = read_frames(out).astype(np.int16)
-    assert outputs["half"].shape == outputs["fp32"].shape == (9, 96, 128, 3)
-    assert np.abs(outputs["half"] - outputs["fp32"]).max() <= 2
-
-
 def test_cuda_graphs_replay_the_eager_pass_with_new_data_for_each_shape(no_tf32):
     from zsm.graphs import GraphedModel
 
@@ -212,7 +193,7 @@ def test_cuda_graphs_replay_the_eager_pass_with_new_data_for_each_shape(no_tf32)
     assert graphed.graphs == 2 and graphed.eager_calls == 1  # two shapes captured, the third ran eagerly
 
 
-def test_upscale_bf16_and_cuda_graph_match_float32_to_two_grey_levels(tmp_path):
+def test_upscale_on_cuda_in_half_bf16_and_graphs_matches_float32_to_two_grey_levels(tmp_path):
     from test_cli import moving_clip
     from zsm.cli import main
     from zsm.video import read_frames, write_frames
@@ -222,12 +203,13 @@ def test_upscale_bf16_and_cuda_graph_match_float32_to_two_grey_levels(tmp_path):
     zsm.save_checkpoint(zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny_skip()), weights)
     write_frames(tmp_path / "clip", moving_clip(n=6, h=24, w=32))
     outputs = {}
-    for name, extra in [("fp32", []), ("graph", ["--cuda-graph"]), ("bf16-graph", ["--bf16", "--cuda-graph"]),
+    for name, extra in [("fp32", []), ("half", ["--half"]), ("graph", ["--cuda-graph"]),
+                        ("bf16-graph", ["--bf16", "--cuda-graph"]),
                         ("tiles-graph", ["--cuda-graph", "--tile", "12", "--overlap", "4"])]:
         out = tmp_path / name
         assert main(["upscale", str(tmp_path / "clip"), str(out), "--weights", str(weights), "--device", "cuda",
                      *extra]) == 0
         outputs[name] = read_frames(out).astype(np.int16)
-    for name in ("graph", "bf16-graph", "tiles-graph"):
+    for name in ("half", "graph", "bf16-graph", "tiles-graph"):
         assert outputs[name].shape == outputs["fp32"].shape == (11, 96, 128, 3)
         assert np.abs(outputs[name] - outputs["fp32"]).max() <= 2, name
