@@ -20,6 +20,11 @@ makes it, from zsm.dcn) and of DeformConv.offsets_and_mask is wrapped in a profi
 
 With intra-op threads, an operator's time is wall time on the calling thread, so the categories add up to
 the forward pass's wall time less Python overhead between operators ("outside operators").
+
+On CUDA the categories hold the GPU time of each operator's kernels instead (the profiler's self device
+time), so they add up to the time the GPU was busy, and "outside operators" is the time it sat idle waiting
+for the CPU to launch work: large when the pass is launch-bound (small batches), small when the GPU is the
+limit. ``--batch`` and ``--autocast bf16|fp16`` profile the configurations that benchmarks/inference.py times.
 """
 from __future__ import annotations
 
@@ -87,10 +92,21 @@ def category(event) -> str:
     return "other"
 
 
-def profile_forward(model, x, device) -> tuple:
+def self_seconds(event, device) -> float:
+    """An operator event's self time: on the CPU its thread's time, on CUDA its kernels' GPU time."""
+    if device.type != "cuda":
+        return event.self_cpu_time_total / 1e6
+    for name in ("self_device_time_total", "self_cuda_time_total"):  # the name changed in torch 2.4
+        if hasattr(event, name):
+            return getattr(event, name) / 1e6
+    raise RuntimeError("this torch's profiler events report no device time")
+
+
+def profile_forward(model, x, device, autocast=None) -> tuple:
     """(wall seconds, {category: self seconds}, top operators) of one profiled forward pass."""
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
-    with labelled_dcn(), torch.inference_mode():
+    cast = torch.autocast(device.type, dtype=autocast) if autocast is not None else contextlib.nullcontext()
+    with labelled_dcn(), torch.inference_mode(), cast:
         model(x)  # untimed: first-call allocations
         synchronize(device)
         with profile(activities=activities) as prof:
@@ -103,7 +119,7 @@ def profile_forward(model, x, device) -> tuple:
     for event in prof.events():
         if event.name in (DCN_LABEL, OFFSET_LABEL):
             continue  # labels have no self time of their own worth counting
-        seconds = event.self_cpu_time_total / 1e6
+        seconds = self_seconds(event, device)
         totals[category(event)] += seconds
         per_op[event.name] += seconds
     return wall, dict(totals), sorted(per_op.items(), key=lambda kv: -kv[1])[:12]
@@ -115,26 +131,33 @@ def main(argv=None):
     parser.add_argument("--size", type=parse_size, default=(180, 144), help="LR size W x H (default 180x144)")
     parser.add_argument("--frames", type=int, default=4, help="T input frames (default 4)")
     parser.add_argument("--backend", default="pure", choices=["pure", "torchvision", "auto"])
+    parser.add_argument("--batch", type=int, default=1, help="clips per forward pass (default 1)")
+    parser.add_argument("--autocast", choices=["bf16", "fp16"], default=None, help="run under torch.autocast")
     args = parser.parse_args(argv)
     device, machine, busy, env = setup(args)
+    if args.autocast and device.type != "cuda":
+        parser.error("--autocast is for CUDA (the network is profiled in float32 on a CPU)")
+    autocast = {"bf16": torch.bfloat16, "fp16": torch.float16, None: None}[args.autocast]
     w, h = args.size
     torch.manual_seed(0)
     model = zsm.ZoomingSlowMo(getattr(zsm.ZSMConfig, args.preset)()).eval().to(device)
-    x = torch.rand(1, args.frames, 3, h, w, generator=torch.Generator().manual_seed(1)).to(device)
-    print(f"profile of one forward pass: {args.preset} preset, {args.frames} frames of {w}x{h}, "
-          f"DCN backend {args.backend}, on {device}")
+    x = torch.rand(args.batch, args.frames, 3, h, w, generator=torch.Generator().manual_seed(1)).to(device)
+    print(f"profile of one forward pass: {args.preset} preset, batch {args.batch}, {args.frames} frames of {w}x{h}, "
+          f"DCN backend {args.backend}, {args.autocast or 'fp32'}, on {device} "
+          f"({'GPU time of the kernels' if device.type == 'cuda' else 'CPU time'} by category)")
     print(describe(env, busy))
     warn_if_busy(busy)
 
     zsm.ops.reset_backend_counts()
     with zsm.ops.use_backend(args.backend):
-        wall, totals, top = profile_forward(model, x, device)
+        wall, totals, top = profile_forward(model, x, device, autocast)
     ran = zsm.ops.backend_counts()
     order = ["convolutions", "DCN offset/mask conv", "DCN sampling", "DCN mask multiply", "DCN matmul",
              "DCN other", "DCN torchvision", "other"]
     rows = [{"category": c, "seconds": totals[c], "share of wall": totals[c] / wall} for c in order if c in totals]
     outside = wall - sum(totals.values())
-    rows.append({"category": "outside operators", "seconds": outside, "share of wall": outside / wall})
+    rows.append({"category": "GPU idle (waiting for launches)" if device.type == "cuda" else "outside operators",
+                 "seconds": outside, "share of wall": outside / wall})
     rows.append({"category": "forward pass (wall)", "seconds": wall, "share of wall": 1.0})
     print(f"deformable convolutions run: {ran} (two forward passes)")
     print_table(rows, ["category", "seconds", "share of wall"], title="self time by category")
@@ -145,10 +168,12 @@ def main(argv=None):
     print_table([{"operator": k, "self seconds": v} for k, v in top], ["operator", "self seconds"],
                 title="top operators by self time")
     if not args.no_json:
-        write_json(f"profile-{args.preset}-{args.backend}", machine, {
+        suffix = (f"-b{args.batch}" if args.batch != 1 else "") + (f"-{args.autocast}" if args.autocast else "")
+        write_json(f"profile-{args.preset}-{args.backend}{suffix}", machine, {
             "script": "benchmarks/profile_network.py", "args": vars(args), "environment": env, "busy_before": busy,
             "busy_after": busy_fraction(0.5), "dcn_calls": ran, "wall_s": wall, "categories_s": totals,
-            "dcn_s": dcn, "convolutions_s": convs, "top_operators_s": dict(top)}, args.out_dir)
+            "dcn_s": dcn, "convolutions_s": convs, "top_operators_s": dict(top),
+            "time_measured": "GPU kernel time per operator" if device.type == "cuda" else "CPU self time"}, args.out_dir)
 
 
 if __name__ == "__main__":

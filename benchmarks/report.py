@@ -204,9 +204,14 @@ def profile_section(result: dict) -> str:
     seconds = dict(cats)
     conv = sum(seconds.get(n, 0.0) for n in ("convolutions", "DCN offset/mask conv", "DCN matmul"))
     sampling = sum(seconds.get(n, 0.0) for n in ("DCN sampling", "DCN mask multiply", "DCN other"))
-    text = [f"One forward pass of the {result['args']['preset']} network at {w}x{h} x {result['args']['frames']} "
-            f"frames ({result['args']['backend']} DCN), {fmt(wall * 1e3)} ms under `torch.profiler`; self time of "
-            f"the operators by category:",
+    args = result["args"]
+    gpu = result["environment"].get("gpu")
+    what = ("GPU time of the operators' kernels by category (the rest of the pass the GPU waited for launches)"
+            if gpu else "self time of the operators by category")
+    extra = "".join(f", {v}" for v in (f"batch {args['batch']}" if args.get("batch", 1) != 1 else None,
+                                        args.get("autocast")) if v)
+    text = [f"One forward pass of the {args['preset']} network at {w}x{h} x {args['frames']} "
+            f"frames ({args['backend']} DCN{extra}), {fmt(wall * 1e3)} ms under `torch.profiler`; {what}:",
             table(["category", "ms", "share of the pass"], rows),
             f"Convolutions and matrix products (with the deformable convolutions' offset/mask convolutions and weight "
             f"products): {fmt(conv * 1e3)} ms ({fmt(Share(conv / wall))}); the pure backend's deformable sampling, "
