@@ -72,7 +72,9 @@ class GraphedModel:
                 self._eager(static_in)
         torch.cuda.current_stream(x.device).wait_stream(side)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        # Captured on the warm-up stream: libraries that keep per-stream handles and workspaces (cuBLAS) made them
+        # during the warm-up, not in the middle of the capture.
+        with torch.cuda.graph(graph, stream=side):
             static_out = self._eager(static_in)
         return static_in, graph, static_out
 
