@@ -260,6 +260,9 @@ SECTIONS = [
     ("train", "Training steps", train_section),
 ]
 
+SCRIPTS = {"dcn": "dcn.py", "inference": "inference.py", "flops": "flops.py", "profile": "profile_network.py",
+           "upscale_memory": "upscale_memory.py", "train": "train.py"}
+
 INTRO = """\
 # Performance
 
@@ -289,6 +292,10 @@ def render(results_dir: Path = RESULTS) -> str:
         out.append("No benchmark result is recorded yet: run the scripts (see below) and then this page's generator.\n")
     for machine in sorted(by_machine, key=lambda m: (not m.startswith("CPU"), m)):
         out.append(f"## {machine}\n")
+        missing = [f"{title.lower()} (`benchmarks/{SCRIPTS[prefix]}`)" for prefix, title, _ in SECTIONS
+                   if not any(p.name.startswith(prefix + "-") for p, _ in by_machine[machine])]
+        if missing:
+            out.append("Not measured on this machine yet: " + "; ".join(missing) + ".\n")
         for prefix, title, section in SECTIONS:
             found = [(p, d) for p, d in by_machine[machine] if p.name.startswith(prefix + "-")]
             for p, data in found:
