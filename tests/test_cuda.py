@@ -14,6 +14,7 @@ import torch
 import zsm
 from conftest import torchvision_or_skip
 from test_ops import naive_deform_conv2d, random_case
+from test_train import Synthetic
 from zsm import ops
 from zsm.checkpoint import official_config
 
@@ -146,23 +147,13 @@ def test_autocast_output_is_close_to_float32(dtype):
     assert mse < 10 ** -3.5  # PSNR above 35 dB; the benchmarks report this figure for the paper network
 
 
-class Windows(torch.utils.data.Dataset):
-    def __len__(self):
-        return 10**9
-
-    def __getitem__(self, i):
-        g = torch.Generator().manual_seed(int(i))
-        hr = torch.nn.functional.interpolate(torch.rand(7, 3, 4, 4, generator=g), size=(32, 32), mode="bilinear")
-        return torch.nn.functional.avg_pool2d(hr[::2], 4), hr
-
-
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
 def test_mixed_precision_training_runs_checkpoints_and_resumes(tmp_path, amp):
     from zsm.train import TrainConfig, latest_checkpoint, train
 
     cfg = TrainConfig(run_dir=str(tmp_path / "run"), preset="tiny", batch_size=2, lr_size=8, iterations=4,
                       learning_rate=1e-3, amp=amp, workers=0, log_every=1, val_every=0, checkpoint_every=2)
-    model, curves = train(cfg, Windows(), device="cuda", progress=False)
+    model, curves = train(cfg, Synthetic(), device="cuda", progress=False)
     assert next(model.parameters()).device.type == "cuda"
     assert curves["step"] == [1, 2, 3, 4] and all(np.isfinite(curves["loss"]))
     state = torch.load(latest_checkpoint(cfg.run_dir), weights_only=True)
@@ -172,7 +163,7 @@ def test_mixed_precision_training_runs_checkpoints_and_resumes(tmp_path, amp):
     else:
         assert state["scaler"] == {}
     cfg.iterations = 6
-    _, curves = train(cfg, Windows(), device="cuda", resume=True, progress=False)
+    _, curves = train(cfg, Synthetic(), device="cuda", resume=True, progress=False)
     assert curves["step"] == [1, 2, 3, 4, 5, 6]
 
 
