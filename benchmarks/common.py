@@ -171,11 +171,7 @@ def print_table(rows: List[dict], columns: Sequence[str], title: str = "") -> No
 
 
 def write_json(name: str, machine: str, payload: dict, out_dir: Optional[Path] = None, quiet: bool = False) -> Path:
-    """Write ``<out_dir>/<name>-<machine>.json`` (default out_dir: benchmarks/results) and return its path.
-
-    Scripts call it after every configuration (``quiet=True``, with ``"complete": False`` in the payload) and
-    once more at the end, so a run stopped half-way (a time limit on a lent GPU) keeps what it measured.
-    """
+    """Write ``<out_dir>/<name>-<machine>.json`` (default out_dir: benchmarks/results) and return its path."""
     out_dir = Path(out_dir) if out_dir else RESULTS
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}-{machine}.json"
@@ -185,6 +181,20 @@ def write_json(name: str, machine: str, payload: dict, out_dir: Optional[Path] =
     if not quiet:
         print(f"\nwrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     return path
+
+
+def save_rows(name: str, machine: str, payload: dict, args: argparse.Namespace, complete: bool,
+              busy_seconds: float = 0.5) -> None:
+    """Write a script's result so far: after every configuration (``complete=False``, quietly) and once at the end.
+
+    A run stopped half-way (a time limit on a lent GPU) keeps what it measured, marked ``"complete": false``;
+    the load after the run (``busy_after``) is measured only at the end. Nothing is written under ``--no-json``.
+    """
+    if args.no_json:
+        return
+    busy_after = busy_fraction(busy_seconds) if complete else None
+    write_json(name, machine, {**payload, "busy_after": busy_after, "complete": complete}, args.out_dir,
+               quiet=not complete)
 
 
 def setup(args: argparse.Namespace):

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import gc
 import json
 import subprocess
@@ -44,8 +45,8 @@ from pathlib import Path
 
 import common  # noqa: F401  (sets sys.path to this checkout first)
 import torch
-from common import (base_parser, busy_fraction, current_rss_mb, describe, max_rss_mb, parse_size, print_table,
-                    run_worker, setup, summarize, synchronize, warn_if_busy, write_json)
+from common import (base_parser, current_rss_mb, describe, max_rss_mb, parse_size, print_table,
+                    run_worker, save_rows, setup, summarize, synchronize, warn_if_busy)
 
 FRAMES_IN = 4
 CPU_CONFIGS = ["fp32"]
@@ -103,18 +104,17 @@ def worker(spec: dict) -> dict:
     run_model = torch.compile(model) if config["compile"] else model
     dtype = PRECISIONS[config["precision"]]
 
-    def forward():
+    def eager():
         autocast = torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
         with torch.inference_mode(), autocast:
             return run_model(x)
 
+    forward = eager
     if config["graph"]:  # the package's CUDA-graph runner, as `python -m zsm upscale --cuda-graph` uses it
         from zsm.graphs import GraphedModel
 
-        graphed = GraphedModel(model, autocast=dtype, max_graphs=1)
-
-        def forward():  # noqa: F811  (the first call captures; later calls replay and copy the output)
-            return graphed(x)
+        # The first call captures; later calls replay and copy the output.
+        forward = functools.partial(GraphedModel(model, autocast=dtype, max_graphs=1), x)
 
     gc.collect()
     if device.type == "cuda":
@@ -207,12 +207,8 @@ def main(argv=None):
     rows = []
     scratch = tempfile.TemporaryDirectory()
 
-    def save(complete: bool):
-        if not args.no_json:
-            write_json("inference", machine, {
-                "script": "benchmarks/inference.py", "args": vars(args), "environment": env, "busy_before": busy,
-                "busy_after": busy_fraction(0.5) if complete else None, "complete": complete, "rows": rows},
-                args.out_dir, quiet=not complete)
+    payload = {"script": "benchmarks/inference.py", "args": vars(args), "environment": env, "busy_before": busy,
+               "rows": rows}
 
     for preset in args.presets:
         for backend in backends:
@@ -233,7 +229,7 @@ def main(argv=None):
                     if "dcn_backends" in result:
                         row["dcn ran"] = "+".join(sorted(result["dcn_backends"])) or "-"
                     rows.append(row)
-                    save(complete=False)
+                    save_rows("inference", machine, payload, args, complete=False)
                     print(f"  {preset} {backend} B={batch} {config}: " + (result.get("error") or
                           f"{result['median_ms']:.1f} ms, {result['frames_per_s']:.3g} frames/s, "
                           f"peak {result['peak_mb']:.0f} MB"), flush=True)
@@ -244,7 +240,7 @@ def main(argv=None):
     print_table(rows, columns, title=f"forward pass of {w}x{h} x {FRAMES_IN} frames; peak_mb: "
                 + ("CUDA max_memory_allocated above the weights and input" if cuda
                    else "peak RSS above the RSS before the first call (fresh process each)"))
-    save(complete=True)
+    save_rows("inference", machine, payload, args, complete=True)
 
 
 if __name__ == "__main__":

@@ -152,9 +152,11 @@ def inference_section(result: dict) -> str:
     ok = [r for r in result["rows"] if "error" not in r]
     batches = sorted({r.get("batch", 1) for r in ok})  # results written before --batch existed have none
     one_batch, batch = len(batches) <= 1, (batches or [1])[0]
-    def dcn(r):  # the backend asked for, and the one that ran where they differ: "auto → pure"
+    def dcn(r):  # the backend that ran, and the one asked for where they differ: "auto → pure"
         asked, ran = r.get("backend"), r.get("dcn ran")
-        return ran or asked if not asked or not ran or asked == ran else f"{asked} → {ran}"
+        if asked and ran and asked != ran:
+            return f"{asked} → {ran}"
+        return ran or asked
 
     rows = [[r["preset"], dcn(r)] + ([] if one_batch else [r.get("batch", 1)])
             + [r["config"], r.get("median_ms"), r.get("frames_per_s"), r.get("peak_mb"), r.get("first_call_s"),
@@ -251,17 +253,14 @@ def train_section(result: dict) -> str:
     return "\n\n".join(text)
 
 
-SECTIONS = [
-    ("dcn", "Deformable convolution: pure PyTorch vs torchvision vs conv2d", dcn_section),
-    ("inference", "Network inference", inference_section),
-    ("flops", "Counted work and the ceiling", flops_section),
-    ("profile", "Where the forward pass spends its time", profile_section),
-    ("upscale_memory", "Memory of tiled upscaling", upscale_section),
-    ("train", "Training steps", train_section),
+SECTIONS = [  # (result-file prefix, title, section writer, the script that writes the file)
+    ("dcn", "Deformable convolution: pure PyTorch vs torchvision vs conv2d", dcn_section, "dcn.py"),
+    ("inference", "Network inference", inference_section, "inference.py"),
+    ("flops", "Counted work and the ceiling", flops_section, "flops.py"),
+    ("profile", "Where the forward pass spends its time", profile_section, "profile_network.py"),
+    ("upscale_memory", "Memory of tiled upscaling", upscale_section, "upscale_memory.py"),
+    ("train", "Training steps", train_section, "train.py"),
 ]
-
-SCRIPTS = {"dcn": "dcn.py", "inference": "inference.py", "flops": "flops.py", "profile": "profile_network.py",
-           "upscale_memory": "upscale_memory.py", "train": "train.py"}
 
 INTRO = """\
 # Performance
@@ -292,11 +291,11 @@ def render(results_dir: Path = RESULTS) -> str:
         out.append("No benchmark result is recorded yet: run the scripts (see below) and then this page's generator.\n")
     for machine in sorted(by_machine, key=lambda m: (not m.startswith("CPU"), m)):
         out.append(f"## {machine}\n")
-        missing = [f"{title.lower()} (`benchmarks/{SCRIPTS[prefix]}`)" for prefix, title, _ in SECTIONS
+        missing = [f"{title.lower()} (`benchmarks/{script}`)" for prefix, title, _, script in SECTIONS
                    if not any(p.name.startswith(prefix + "-") for p, _ in by_machine[machine])]
         if missing:
             out.append("Not measured on this machine yet: " + "; ".join(missing) + ".\n")
-        for prefix, title, section in SECTIONS:
+        for prefix, title, section, _ in SECTIONS:
             found = [(p, d) for p, d in by_machine[machine] if p.name.startswith(prefix + "-")]
             for p, data in found:
                 out.append(f"### {title}\n")

@@ -31,8 +31,8 @@ from pathlib import Path
 
 import common  # noqa: F401  (sets sys.path to this checkout first)
 import torch
-from common import (base_parser, busy_fraction, current_rss_mb, describe, max_rss_mb, print_table, run_worker, setup,
-                    summarize, warn_if_busy, write_json)
+from common import (base_parser, current_rss_mb, describe, max_rss_mb, print_table, run_worker, save_rows, setup,
+                    summarize, warn_if_busy)
 
 FRAMES_IN = 4
 PRESETS = ["tiny", "tiny_skip", "paper"]
@@ -130,12 +130,8 @@ def main(argv=None):
 
     rows = []
 
-    def save(complete: bool):
-        if not args.no_json:
-            write_json("train", machine, {"script": "benchmarks/train.py", "args": vars(args), "environment": env,
-                                          "busy_before": busy, "busy_after": busy_fraction() if complete else None,
-                                          "warmup": warmup, "complete": complete, "rows": rows},
-                       args.out_dir, quiet=not complete)
+    payload = {"script": "benchmarks/train.py", "args": vars(args), "environment": env, "busy_before": busy,
+               "warmup": warmup, "rows": rows}
 
     for preset in args.presets:
         batch = args.batch_size or (16 if cuda else 8 if preset != "paper" else 1)
@@ -149,7 +145,7 @@ def main(argv=None):
             print(f"  {preset} amp={amp}: " + (result.get("error") or
                   f"{result['median_ms']:.1f} ms/step, {result['its']:.3g} steps/s, peak {result['peak_mb']:.0f} MB"),
                   flush=True)
-            save(complete=False)
+            save_rows("train", machine, payload, args, complete=False, busy_seconds=1.0)
     for row in rows:
         if "its" in row:
             same = [r for r in rows if r["preset"] == row["preset"] and r["amp"] == "off" and "its" in r]
@@ -158,7 +154,7 @@ def main(argv=None):
                 ["preset", "precision", "batch_size", "steps", "median_ms", "min_ms", "its", "samples_per_s",
                  "peak_mb", "speedup_vs_fp32"],
                 title="Training step (median over the timed steps; peak memory in MB)")
-    save(complete=True)
+    save_rows("train", machine, payload, args, complete=True, busy_seconds=1.0)
 
 
 if __name__ == "__main__":
