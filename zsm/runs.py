@@ -56,14 +56,17 @@ def _rng_state() -> dict:
 
 
 def set_rng_state(state: dict) -> None:
-    """Put back the generators saved by a checkpoint, so a resumed run draws what the uninterrupted one would."""
-    torch.set_rng_state(state["torch"].cpu())  # generator states are CPU byte tensors, whatever map_location did
+    """Put back the generators saved by a checkpoint, so a resumed run draws what the uninterrupted one would.
+
+    The states are CPU tensors, as :func:`load_training_checkpoint` returns them when loaded onto the CPU.
+    """
+    torch.set_rng_state(state["torch"])
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     n = state["numpy"]
-    np.random.set_state(("MT19937", n["keys"].cpu().numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    np.random.set_state(("MT19937", n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
     if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+        torch.cuda.set_rng_state_all(state["cuda"])
 
 
 def save_training_checkpoint(path: Path, model, optimizer, scheduler, scaler, step, cfg, curves) -> None:
