@@ -1,5 +1,5 @@
 """Facts that only a GPU can show: the same function on CUDA as on the CPU, half precision close to float32,
-mixed-precision training, and the CLI's --half.
+mixed-precision training and resuming, CUDA graphs, and the CLI's --half, --bf16 and --cuda-graph.
 
 Every test here skips without CUDA (the reason is printed); ZSM_REQUIRE_CUDA=1 turns the skip into a failure,
 for runs on a GPU machine that must not pass by skipping. TF32 is switched off where a result is compared with
