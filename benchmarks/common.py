@@ -25,17 +25,13 @@ if str(REPO) not in sys.path[:1]:
 
 import torch  # noqa: E402  (after the path is set, like zsm)
 
+from zsm.cli import parse_size as cli_parse_size  # noqa: E402
+from zsm.devices import pick_device  # noqa: E402
+
 
 # --------------------------------------------------------------------------------------------------------
 # The machine
 # --------------------------------------------------------------------------------------------------------
-def pick_device(name: Optional[str]) -> torch.device:
-    """``--device`` or, by default, CUDA when it is available and the CPU otherwise."""
-    if name:
-        return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def machine_name(device: torch.device) -> str:
     """A short name for result files: ``cpu-2core`` or ``cuda-nvidia-h100-80gb-hbm3``."""
     if device.type == "cuda":
@@ -217,11 +213,7 @@ def base_parser(description: str) -> argparse.ArgumentParser:
 
 def parse_size(text: str) -> tuple:
     """``"180x144"`` (W x H, as video sizes are written) -> (180, 144)."""
-    try:
-        w, h = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a size WxH such as 180x144, got {text!r}") from None
-    return w, h
+    return cli_parse_size(text, order="WxH")
 
 
 # --------------------------------------------------------------------------------------------------------

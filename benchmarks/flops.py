@@ -29,7 +29,7 @@ from common import (base_parser, busy_fraction, describe, parse_size, print_tabl
 from torch.utils.flop_counter import FlopCounterMode
 
 import zsm
-from zsm.dcn import DeformConv
+from zsm.net.dcn import DeformConv
 
 SAMPLING_FLOPS = 8  # per sampled value: bilinear interpolation of 4 corners
 MASK_FLOPS = 1  # per sampled value

@@ -4,7 +4,7 @@
     python benchmarks/profile_network.py --backend torchvision --size 90x72
 
 One untimed forward pass, then one under torch.profiler. Every call of zsm.ops.deform_conv2d (as the model
-makes it, from zsm.dcn) and of DeformConv.offsets_and_mask is wrapped in a profiler label, so each operator's
+makes it, from zsm.net.dcn) and of DeformConv.offsets_and_mask is wrapped in a profiler label, so each operator's
 *self* time (its wall time minus that of the operators it called) can be put in one category:
 
   convolutions          every convolution outside the deformable ones (feature extraction, PCD offset
@@ -39,7 +39,7 @@ from common import (base_parser, busy_fraction, describe, parse_size, print_tabl
 from torch.profiler import ProfilerActivity, profile, record_function
 
 import zsm
-import zsm.dcn
+import zsm.net.dcn
 
 DCN_LABEL = "zsm.ops.deform_conv2d"
 OFFSET_LABEL = "DeformConv.offsets_and_mask"
@@ -49,8 +49,8 @@ CONV_OPS = ("conv", "mkldnn_convolution")  # aten::conv2d, aten::convolution, at
 @contextlib.contextmanager
 def labelled_dcn():
     """Wrap the deformable convolution and its offset/mask prediction in profiler labels, for this block."""
-    original_op = zsm.dcn.deform_conv2d
-    original_offsets = zsm.dcn.DeformConv.offsets_and_mask
+    original_op = zsm.net.dcn.deform_conv2d
+    original_offsets = zsm.net.dcn.DeformConv.offsets_and_mask
 
     def op(*args, **kwargs):
         with record_function(DCN_LABEL):
@@ -60,13 +60,13 @@ def labelled_dcn():
         with record_function(OFFSET_LABEL):
             return original_offsets(self, feature)
 
-    zsm.dcn.deform_conv2d = op
-    zsm.dcn.DeformConv.offsets_and_mask = offsets_and_mask
+    zsm.net.dcn.deform_conv2d = op
+    zsm.net.dcn.DeformConv.offsets_and_mask = offsets_and_mask
     try:
         yield
     finally:
-        zsm.dcn.deform_conv2d = original_op
-        zsm.dcn.DeformConv.offsets_and_mask = original_offsets
+        zsm.net.dcn.deform_conv2d = original_op
+        zsm.net.dcn.DeformConv.offsets_and_mask = original_offsets
 
 
 def category(event) -> str:

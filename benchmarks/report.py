@@ -244,7 +244,7 @@ def train_section(result: dict) -> str:
             + [r["steps"], r["median_ms"], r["its"], r["samples_per_s"], r["peak_mb"], r.get("speedup_vs_fp32")]
             for r in ok]
     errors = [f"- {r['preset']} amp={r['amp']}: {r['error']}" for r in result["rows"] if "error" in r]
-    text = [f"Steps of `zsm.train.train` itself (data, forward, loss, backward, Adam){f' on LR crops of {crop}x{crop}' if crop else ''}; "
+    text = [f"Steps of `zsm.training.loop.train` itself (data, forward, loss, backward, Adam){f' on LR crops of {crop}x{crop}' if crop else ''}; "
             "median over the timed steps after warm-up; peak MB is the resident memory above the start.",
             table(["preset", "precision", "batch"] + ([] if crop else ["LR crop"])
                   + ["steps", "ms/step", "steps/s", "samples/s", "peak MB", "vs fp32"], rows)]

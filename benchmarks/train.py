@@ -1,10 +1,10 @@
-"""Training iterations per second and peak memory of ``zsm.train.train``, one fresh process per configuration.
+"""Training iterations per second and peak memory of ``zsm.training.loop.train``, one fresh process per configuration.
 
     python benchmarks/train.py                              # tiny and paper presets on this device
     python benchmarks/train.py --presets tiny --steps 20
     python benchmarks/train.py --amps off bf16 fp16         # on a GPU: float32 vs mixed precision
 
-What is timed is the package's own trainer, not a copy of its loop: ``zsm.train.train`` runs ``--warmup`` +
+What is timed is the package's own trainer, not a copy of its loop: ``zsm.training.loop.train`` runs ``--warmup`` +
 ``--steps`` optimiser steps with ``log_every=1``, so its curves hold the iterations/s of every single step
 (forward, Charbonnier loss, backward, Adam, scheduler, and the DataLoader fetch); the warm-up steps are
 dropped and the median of the rest is reported. The samples are random windows of the training shape
@@ -33,9 +33,9 @@ import common  # noqa: F401  (sets sys.path to this checkout first)
 import torch
 from common import (base_parser, current_rss_mb, describe, max_rss_mb, print_table, run_worker, save_rows, setup,
                     summarize, warn_if_busy)
+from zsm import PRESETS  # noqa: E402
 
 FRAMES_IN = 4
-PRESETS = ["tiny", "tiny_skip", "paper"]
 
 
 class RandomWindows(torch.utils.data.Dataset):
@@ -59,7 +59,7 @@ class RandomWindows(torch.utils.data.Dataset):
 
 def worker(spec: dict) -> dict:
     from zsm import ops
-    from zsm.train import TrainConfig, train
+    from zsm.training.loop import TrainConfig, train
 
     if spec.get("threads"):
         torch.set_num_threads(spec["threads"])
@@ -120,9 +120,9 @@ def main(argv=None):
     cuda = device.type == "cuda"
     amps = args.amps or (["off", "bf16", "fp16"] if cuda else ["off"])
     if not cuda and any(a != "off" for a in amps):
-        parser.error("mixed precision (--amps bf16/fp16) is CUDA-only in zsm.train; on a CPU it trains in float32")
+        parser.error("mixed precision (--amps bf16/fp16) is CUDA-only in zsm.training.loop; on a CPU it trains in float32")
     warmup = args.warmup if args.warmup is not None else (5 if cuda else 2)
-    print(f"zsm.train.train steps: T={FRAMES_IN} LR crops of {args.lr_size}x{args.lr_size} -> "
+    print(f"zsm.training.loop.train steps: T={FRAMES_IN} LR crops of {args.lr_size}x{args.lr_size} -> "
           f"{2 * FRAMES_IN - 1} HR crops of {4 * args.lr_size}x{4 * args.lr_size}, Charbonnier + Adam, on {device}; "
           f"{warmup} warm-up steps dropped")
     print(describe(env, busy))

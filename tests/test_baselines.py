@@ -1,12 +1,12 @@
-"""Facts about zsm.baselines: shapes of the network's interface, and flow interpolation beating frame averaging."""
+"""Facts about zsm.eval.baselines: shapes of the network's interface, and flow interpolation beating frame averaging."""
 import cv2
 import numpy as np
 import pytest
 import torch
 
-from zsm.baselines import BicubicAverage, FlowThenBicubic
-from zsm.metrics import psnr
-from zsm.resize import imresize, make_lr
+from zsm.eval.baselines import BicubicAverage, FlowThenBicubic
+from zsm.eval.metrics import psnr
+from zsm.data.resize import imresize, make_lr
 
 
 def translating_clip(frames=7, h=96, w=128, step=4, seed=0):

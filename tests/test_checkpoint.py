@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import zsm
-from zsm.checkpoint import official_config, safe_torch_load
+from zsm.weights import official_config, safe_torch_load
 
 
 def reference_layout(config: zsm.ZSMConfig) -> dict:

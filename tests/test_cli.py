@@ -51,7 +51,7 @@ import json  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from zsm.video import read_frames, read_video, write_frames, write_video  # noqa: E402
+from zsm.data.video import read_frames, read_video, write_frames, write_video  # noqa: E402
 
 
 def moving_clip(n=8, h=16, w=12, seed=0):
@@ -140,9 +140,9 @@ def test_upscale_refuses_bad_inputs_in_one_line_and_writes_nothing(tmp_path, tin
 
 
 def test_upscale_without_weights_says_what_is_missing(tmp_path, capsys, monkeypatch):
-    from zsm import cli
+    from zsm.weights import checkpoint
 
-    monkeypatch.setattr(cli, "DEFAULT_WEIGHTS", tmp_path / "none.pt")
+    monkeypatch.setattr(checkpoint, "SHIPPED_MODEL", tmp_path / "none.pt")
     write_frames(tmp_path / "in", moving_clip(n=2))
     assert main(["upscale", str(tmp_path / "in"), str(tmp_path / "o.mp4")]) == 2
     one_line_error(capsys, "no --weights given")
@@ -228,9 +228,7 @@ def test_torchrun_starts_two_training_processes_and_rank_0_alone_writes(tmp_path
 
 
 def test_the_shipped_model_is_upscales_default(tmp_path):
-    from zsm import cli
-
-    model = zsm.load_checkpoint(cli.DEFAULT_WEIGHTS)
+    model = zsm.load_default_model()
     assert model.config == zsm.ZSMConfig.tiny_skip()
     write_frames(tmp_path / "in", moving_clip(n=3))
     assert main(["upscale", str(tmp_path / "in"), str(tmp_path / "out")]) == 0

@@ -16,7 +16,7 @@ from conftest import torchvision_or_skip
 from test_ops import naive_deform_conv2d, random_case
 from test_train import Synthetic
 from zsm import ops
-from zsm.checkpoint import official_config
+from zsm.weights import official_config
 
 CUDA = torch.device("cuda")
 
@@ -149,7 +149,7 @@ def test_autocast_output_is_close_to_float32(dtype):
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
 def test_mixed_precision_training_runs_checkpoints_and_resumes(tmp_path, amp):
-    from zsm.train import TrainConfig, latest_checkpoint, train
+    from zsm.training.loop import TrainConfig, latest_checkpoint, train
 
     cfg = TrainConfig(run_dir=str(tmp_path / "run"), preset="tiny", batch_size=2, lr_size=8, iterations=4,
                       learning_rate=1e-3, amp=amp, workers=0, log_every=1, val_every=0, checkpoint_every=2)
@@ -187,7 +187,7 @@ def test_cuda_graphs_replay_the_eager_pass_with_new_data_for_each_shape(no_tf32)
 def test_upscale_on_cuda_in_half_bf16_and_graphs_matches_float32_to_two_grey_levels(tmp_path):
     from test_cli import moving_clip
     from zsm.cli import main
-    from zsm.video import read_frames, write_frames
+    from zsm.data.video import read_frames, write_frames
 
     torch.manual_seed(0)
     weights = tmp_path / "tiny.pt"

@@ -8,11 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from zsm import data
+from zsm.data import footage as data
 from zsm.data import (fetch_footage, load_clip, load_vid4, load_vimeo_septuplet, make_pair, vid4_clips,
                       vimeo_septuplets)
-from zsm.resize import make_lr
-from zsm.video import write_frames, write_video
+from zsm.data.resize import make_lr
+from zsm.data.video import write_frames, write_video
 
 
 def sha(blob):

@@ -1,10 +1,10 @@
-"""Facts about zsm.metrics: Y of BT.601, PSNR from a known MSE, SSIM equal to scikit-image's MATLAB-style SSIM."""
+"""Facts about zsm.eval.metrics: Y of BT.601, PSNR from a known MSE, SSIM equal to scikit-image's MATLAB-style SSIM."""
 import math
 
 import numpy as np
 import pytest
 
-from zsm.metrics import psnr, psnr_y, quantize, rgb_to_y, ssim, ssim_y
+from zsm.eval.metrics import psnr, psnr_y, quantize, rgb_to_y, ssim, ssim_y
 
 
 def rand_image(seed, shape=(40, 48, 3)):

@@ -4,7 +4,7 @@ import torch
 
 import zsm
 from conftest import torchvision_or_skip
-from zsm.checkpoint import official_config
+from zsm.weights import official_config
 
 
 @pytest.fixture(scope="module")

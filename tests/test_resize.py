@@ -1,4 +1,4 @@
-"""Facts about zsm.resize: it is MATLAB's bicubic imresize, checked against a per-pixel definition and literal numbers."""
+"""Facts about zsm.data.resize: it is MATLAB's bicubic imresize, checked against a per-pixel definition and literal numbers."""
 import math
 
 import cv2
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from zsm.resize import cubic, imresize, make_lr, resize_matrix
+from zsm.data.resize import cubic, imresize, make_lr, resize_matrix
 
 
 def keys(t, a=-0.5):

@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 
 import zsm
-from zsm.checkpoint import state_dict_digest
-from zsm import train as train_module
-from zsm.train import (StepSampler, TrainConfig, TrainingDiverged, amp_dtype, charbonnier, latest_checkpoint,
+from zsm.weights import state_dict_digest
+from zsm.training import loop as train_module
+from zsm.training.loop import (StepSampler, TrainConfig, TrainingDiverged, amp_dtype, charbonnier, latest_checkpoint,
                        make_optimizer, train)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -117,7 +117,7 @@ def test_a_killed_run_resumes_with_the_same_losses_as_an_uninterrupted_one(tmp_p
     interrupted = config(tmp_path / "b", iterations=10)
     script = tmp_path / "run.py"
     script.write_text(SYNTHETIC + textwrap.dedent(f'''
-        from zsm.train import TrainConfig, train
+        from zsm.training.loop import TrainConfig, train
         train(TrainConfig(**{interrupted.__dict__!r}), Synthetic(), progress=False)
     '''))
     proc = subprocess.Popen([sys.executable, str(script)], cwd=REPO)
@@ -205,8 +205,8 @@ def test_two_gloo_processes_hold_identical_weights_and_the_loss_falls(tmp_path):
     script.write_text(SYNTHETIC + textwrap.dedent(f'''
         import json, os
         import torch.distributed as dist
-        from zsm.checkpoint import state_dict_digest
-        from zsm.train import TrainConfig, train
+        from zsm.weights import state_dict_digest
+        from zsm.training.loop import TrainConfig, train
         model, curves = train(TrainConfig(**{cfg.__dict__!r}), Synthetic(), progress=False)
         rank = dist.get_rank()
         out = {{"digest": state_dict_digest(model.state_dict()), "loss": curves["loss"], "world": dist.get_world_size()}}

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from zsm.data import make_pair
-from zsm.trainset import FootageWindows, WindowSamples, augment
+from zsm.training.samples import FootageWindows, WindowSamples, augment
 
 
 def smooth_clip(n=9, h=64, w=80, seed=0):
@@ -68,8 +68,8 @@ def test_bad_training_data_is_refused_clearly():
 
 
 def test_vimeo_septuplets_are_read_from_their_layout(tmp_path):
-    from zsm.trainset import VimeoWindows
-    from zsm.video import write_frames
+    from zsm.training.samples import VimeoWindows
+    from zsm.data.video import write_frames
 
     names = ["00001/0001", "00001/0002", "00002/0001"]
     for i, name in enumerate(names):

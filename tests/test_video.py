@@ -1,9 +1,9 @@
-"""Facts about zsm.video: PNG folders round-trip exactly, MP4 round-trips closely, nothing is overwritten by accident."""
+"""Facts about zsm.data.video: PNG folders round-trip exactly, MP4 round-trips closely, nothing is overwritten by accident."""
 import cv2
 import numpy as np
 import pytest
 
-from zsm.video import (iter_video, list_frames, probe_video, read_frames, read_image, read_video, write_frames,
+from zsm.data.video import (iter_video, list_frames, probe_video, read_frames, read_image, read_video, write_frames,
                        write_video)
 
 

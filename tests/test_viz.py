@@ -12,7 +12,7 @@ from matplotlib.quiver import Quiver  # noqa: E402
 
 import zsm  # noqa: E402
 from zsm import viz  # noqa: E402
-from zsm.dcn import DeformConv, OffsetRecord  # noqa: E402
+from zsm.net.dcn import DeformConv, OffsetRecord  # noqa: E402
 
 G, K = 2, 9
 

@@ -10,34 +10,39 @@ Dimension letters, used in every docstring and shape comment:
     s  scale (4)                G  deformable groups
     K  kernel taps (9 for 3x3)  N  a flattened batch (e.g. B*T) where it matters
 
-Modules, from the paper's stages down to the operator (imports flow one way, down this list):
+Rooms by role; each imports only the rooms below it, and ``net`` imports none:
 
-    model           ZoomingSlowMo: the whole network            (book chapter 7)
-    reconstruction  residual blocks + pixel shuffle             (chapter 5)
-    convlstm        bidirectional deformable ConvLSTM           (chapter 4)
-    interpolation   frame feature temporal interpolation        (chapter 3)
-    alignment       PCD alignment                               (chapter 3)
-    dcn             deformable conv with its offset predictor   (chapter 2)
-    ops             deform_conv2d: pure PyTorch or torchvision  (chapter 2)
-    backends        which deform_conv2d runs, and which ran     (chapter 2)
-    blocks          residual blocks, feature extractor, pyramid (chapter 1)
-    config          ZSMConfig with paper() and tiny() presets
-    checkpoint      our checkpoints and the authors' published one
+    cli, __main__   the command line: parse, call the library, report
+    viz             offsets recorded by forward hooks, drawn as arrows and maps; the notebook explorer
+    training        samples with motion, the training loop, a run's folder
+    eval            PSNR/SSIM-Y, the two-stage baselines, the paper's evaluation protocol
+    upscale         a whole video through a model in windows and tiles;  graphs: CUDA-graph replay
+    data            video and frame I/O, MATLAB bicubic, the real footage, Vimeo-90K and Vid4
+    weights         our checkpoints, the authors' layout, the shipped model
+    net             the network, one module per stage of the paper (see zsm.net)
 """
-from .checkpoint import convert_official_state_dict, load_checkpoint, load_official_checkpoint, save_checkpoint
-from .config import ZSMConfig
-from .dcn import OffsetRecord, record_offsets
-from .model import ZoomingSlowMo
+import sys as _sys
+
+from .net import PRESETS, ZoomingSlowMo, ZSMConfig, ops
+from .net.dcn import OffsetRecord, record_offsets
+from .weights import (SHIPPED_MODEL, convert_official_state_dict, load_checkpoint, load_default_model,
+                      load_official_checkpoint, save_checkpoint)
+
+_sys.modules[__name__ + ".ops"] = ops  # `import zsm.ops` and `from zsm.ops import ...` keep working
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ZSMConfig",
+    "PRESETS",
     "ZoomingSlowMo",
+    "ops",
     "OffsetRecord",
     "record_offsets",
     "convert_official_state_dict",
     "load_official_checkpoint",
     "save_checkpoint",
     "load_checkpoint",
+    "load_default_model",
+    "SHIPPED_MODEL",
 ]

@@ -22,81 +22,49 @@ from typing import List, Optional
 
 import torch
 
-from . import __version__, ops
-from .checkpoint import load_checkpoint
-from .config import ZSMConfig
-from .model import ZoomingSlowMo
-from .train import TrainConfig as TrainDefaults
-
-PRESETS = {"paper": ZSMConfig.paper, "tiny": ZSMConfig.tiny, "tiny_skip": ZSMConfig.tiny_skip}
-# The model that training on the footage produced (see README, "The shipped model"); upscale's default.
-DEFAULT_WEIGHTS = Path(__file__).resolve().parent / "weights" / "zsm-footage.pt"
+from . import __version__
+from .devices import pick_device
+from .net import PRESETS, ZoomingSlowMo, ZSMConfig, ops
+from .training.loop import TrainConfig as TrainDefaults
+from .weights import load_checkpoint, load_default_model
 
 
 class UserError(Exception):
     """A problem with what the user asked for: reported in one line, without a traceback."""
 
 
-def parse_size(text: str):
-    """'64x48' -> (64, 48) as (H, W)."""
+def parse_size(text: str, order: str = "HxW"):
+    """``'64x48'`` -> (64, 48), the two numbers in the order written; ``order`` only names them in the message."""
     try:
-        h, w = (int(v) for v in text.lower().split("x"))
+        a, b = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a size like 64x48 (HxW), got {text!r}") from None
-    if h < 1 or w < 1:
+        raise argparse.ArgumentTypeError(f"expected a size like 64x48 ({order}), got {text!r}") from None
+    if a < 1 or b < 1:
         raise argparse.ArgumentTypeError(f"the size must be positive, got {text!r}")
-    return h, w
-
-
-def pick_device(name: str) -> torch.device:
-    """'auto' -> cuda when available, else cpu; anything else must be a device torch knows and has."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise UserError(f"unknown device {name!r}; use auto, cpu, cuda or cuda:N") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device {name!r} was asked for, but this torch sees no CUDA GPU")
-    return device
-
-
-def build_model(preset: str, weights: Optional[str]) -> ZoomingSlowMo:
-    if weights:
-        return load_checkpoint(weights)
-    torch.manual_seed(0)
-    return ZoomingSlowMo(PRESETS[preset]()).eval()
+    return a, b
 
 
 def trained_model(weights: Optional[str], preset: Optional[str]) -> ZoomingSlowMo:
     """The model of --weights (checked against --preset when both are given), else the shipped one."""
     if weights is None:
-        if not DEFAULT_WEIGHTS.is_file():
-            raise UserError(f"no --weights given, and this installation has no trained model at {DEFAULT_WEIGHTS}")
-        weights = str(DEFAULT_WEIGHTS)
-    return load_checkpoint(weights, expect=PRESETS[preset]() if preset else None)
+        try:
+            return load_default_model()
+        except FileNotFoundError as err:
+            raise UserError(f"no --weights given, and {err}") from None
+    return load_checkpoint(weights, expect=ZSMConfig.preset(preset) if preset else None)
 
 
 def cmd_data(args) -> int:
-    from .data import fetch_footage
+    from .data.footage import fetch_footage
 
     fetch_footage(args.dest, clips=args.clips or None)
     return 0
 
 
 def cmd_upscale(args) -> int:
-    from tqdm.auto import tqdm
+    from .graphs import accelerated
+    from .upscale import upscale_video
 
-    from .upscale import upscale_frames
-    from .video import iter_video, list_frames, probe_video, write_frames, write_video
-
-    source, target = Path(args.input), Path(args.output)
-    if not source.exists():
-        raise UserError(f"no such video file or frame folder: {source}")
-    if source.resolve() == target.resolve():
-        raise UserError("the output must not be the input")
-    if target.exists() and not args.overwrite:
-        raise UserError(f"{target} exists; pass --overwrite to replace it")
     if args.window < 2:
         raise UserError(f"--window must be at least 2, got {args.window}")
     device = pick_device(args.device)
@@ -105,92 +73,46 @@ def cmd_upscale(args) -> int:
             raise UserError(f"{flag} needs a CUDA device (this run is on {device})")
     if args.half and args.bf16:
         raise UserError("--half (float16 weights) and --bf16 (bfloat16 autocast) exclude each other")
-    if source.is_dir():
-        count, fps = len(list_frames(source)), args.fps or 25.0
-    else:
-        info = probe_video(source)
-        count, fps = info.frames, args.fps or info.fps
-    if 0 < count < 2:  # a container's count can be wrong; the stream itself is checked again while reading
-        raise UserError(f"{source} has {count} frame; a video needs at least 2 frames to interpolate between")
     model = trained_model(args.weights, args.preset).to(device)
     if args.half:
         model = model.half()
-    runner = model
-    if args.bf16 or args.cuda_graph:  # max_graphs=0: autocast alone, every window run eagerly
-        from .graphs import GraphedModel
-
-        runner = GraphedModel(model, autocast=torch.bfloat16 if args.bf16 else None,
-                              max_graphs=4 if args.cuda_graph else 0)
-    frames = (frame for chunk in iter_video(source, chunk_size=args.window) for frame in chunk)
-    outputs = upscale_frames(runner, frames, window=args.window, tile=args.tile, overlap=args.overlap)
-    bar = tqdm(outputs, total=max(2 * count - 1, 1), unit="frame", desc="upscale", dynamic_ncols=True, leave=False)
-    if target.suffix.lower() == ".mp4":
-        write_video(target, bar, fps=2 * fps, overwrite=args.overwrite)
-    else:
-        write_frames(target, bar, overwrite=args.overwrite)
-    bar.close()
-    print(f"wrote {target}: {bar.n} frames" + (f" at {2 * fps:g} frames/s" if target.suffix.lower() == ".mp4" else ""))
+    runner = accelerated(model, bf16=args.bf16, cuda_graph=args.cuda_graph)
+    frames, fps = upscale_video(runner, args.input, args.output, window=args.window, tile=args.tile,
+                                overlap=args.overlap, fps=args.fps, overwrite=args.overwrite)
+    mp4 = Path(args.output).suffix.lower() == ".mp4"
+    print(f"wrote {args.output}: {frames} frames" + (f" at {fps:g} frames/s" if mp4 else ""))
     return 0
 
 
-def _footage_clips(folder: Path, names, frames: int):
-    from .data import load_clip, make_pair
-
-    clips = {}
-    paths = [folder / f"{n}.mp4" for n in names] if names else sorted(folder.glob("*.mp4"))
-    if not paths:
-        raise UserError(f"no .mp4 clips in {folder}; run `python -m zsm data` first")
-    for path in paths:
-        hr = load_clip(path, 0, frames)
-        clips[path.stem] = make_pair(hr)
-    return clips
-
-
 def cmd_evaluate(args) -> int:
-    from .baselines import BicubicAverage, FlowThenBicubic
-    from .evaluate import evaluate, format_table, summarise
+    from .eval import BicubicAverage, FlowThenBicubic, evaluate, format_table, summarise
+    from .eval.sets import evaluation_clips
 
     if args.frames < 3 or args.frames % 2 == 0:
         raise UserError(f"--frames must be odd and at least 3 (2T-1 HR frames), got {args.frames}")
-    clips = {}
-    if args.vid4:
-        from .data import load_vid4, vid4_clips
-
-        for name in args.clips or vid4_clips(args.vid4):
-            lr, gt = load_vid4(args.vid4, name)
-            t = (len(lr) + 1) // 2
-            clips[f"vid4/{name}"] = (lr[0::2][:t], gt[: 2 * t - 1])
-    if args.vimeo:
-        from .data import load_vimeo_septuplet, make_pair, vimeo_septuplets
-
-        names = vimeo_septuplets(args.vimeo, "test")
-        if args.vimeo_list:
-            wanted = {line.strip() for line in Path(args.vimeo_list).read_text().splitlines() if line.strip()}
-            names = [n for n in names if n in wanted]
-        for name in names[: args.limit or None]:
-            clips[f"vimeo/{name}"] = make_pair(load_vimeo_septuplet(args.vimeo, name))
-    if args.footage or not clips:
-        clips.update({f"footage/{k}": v for k, v in
-                      _footage_clips(Path(args.footage or "data"), args.clips if not args.vid4 else None, args.frames).items()})
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists() and not args.overwrite:
+        raise UserError(f"{out} exists; pass --overwrite to replace it")
+    clips = evaluation_clips(vid4=args.vid4, vimeo=args.vimeo, vimeo_list=args.vimeo_list, limit=args.limit,
+                             footage=args.footage, clips=args.clips, frames=args.frames)
+    device = pick_device(args.device)
     methods = {}
     if args.weights:
         for path in args.weights:  # one method per file, named after it
             name = "zsm" if len(args.weights) == 1 else f"zsm:{Path(path).stem}"
-            methods[name] = trained_model(path, None).to(pick_device(args.device))
-    elif DEFAULT_WEIGHTS.is_file():
-        methods["zsm"] = trained_model(None, None).to(pick_device(args.device))
-    elif not args.baselines_only:
-        print("no --weights and no shipped model: evaluating the baselines only", file=sys.stderr)
+            methods[name] = trained_model(path, None).to(device)
+    else:
+        try:
+            methods["zsm"] = load_default_model().to(device)
+        except FileNotFoundError:
+            if not args.baselines_only:
+                print("no --weights and no shipped model: evaluating the baselines only", file=sys.stderr)
     methods["bicubic+average"] = BicubicAverage()
     methods["flow+bicubic"] = FlowThenBicubic()
     say = (lambda m: print(m, file=sys.stderr, flush=True))
     rows = summarise(evaluate(methods, clips, window=args.window, tile=args.tile, ssim=not args.no_ssim, progress=say))
-    table = format_table(rows)
-    print(table)
-    if args.out:
-        out = Path(args.out)
-        if out.exists() and not args.overwrite:
-            raise UserError(f"{out} exists; pass --overwrite to replace it")
+    print(format_table(rows))
+    if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({"rows": rows, "protocol": "PSNR/SSIM on Y (BT.601), 8-bit, no border crop, "
                                    f"windows of {args.window} inputs sharing one frame"}, indent=1))
@@ -198,39 +120,20 @@ def cmd_evaluate(args) -> int:
     return 0
 
 
-def model_overrides(preset: str, text: Optional[str]) -> Optional[dict]:
-    """``--model channels=32,groups=4,global_skip=true`` -> the preset's ZSMConfig fields with these replaced."""
-    if not text:
-        return None
-    fields = PRESETS[preset]().to_dict()
-    for item in text.split(","):
-        key, sep, value = (part.strip() for part in item.partition("="))
-        if not sep or key not in fields:
-            raise UserError(f"--model takes FIELD=VALUE pairs separated by commas, FIELD one of {sorted(fields)}; "
-                            f"got {item!r}")
-        if isinstance(fields[key], bool):
-            if value.lower() not in ("true", "false", "1", "0"):
-                raise UserError(f"--model {key} must be true or false, got {value!r}")
-            fields[key] = value.lower() in ("true", "1")
-        else:
-            try:
-                fields[key] = int(value)
-            except ValueError:
-                raise UserError(f"--model {key} must be a whole number, got {value!r}") from None
-    ZSMConfig.from_dict(fields)  # a clear error now (e.g. groups not dividing channels), not at step 1
-    return fields
-
-
 def cmd_train(args) -> int:
-    from .data import load_clip, make_pair
-    from .evaluate import evaluate_clip
-    from .train import TrainConfig, train
-    from .trainset import FootageWindows, VimeoWindows, WindowSamples
+    from .eval.evaluate import held_out_validator
+    from .training import FootageWindows, TrainConfig, VimeoWindows, WindowSamples, train
 
     if bool(args.videos) == bool(args.vimeo):
         raise UserError("give training data: --videos FILE_OR_FOLDER ... or --vimeo ROOT (one of them)")
+    model = None
+    if args.model:
+        try:
+            model = ZSMConfig.preset(args.preset).with_fields(args.model).to_dict()
+        except ValueError as err:
+            raise UserError(f"--model: {err}") from None
     cfg = TrainConfig(
-        run_dir=args.run_dir, preset=args.preset, model=model_overrides(args.preset, args.model),
+        run_dir=args.run_dir, preset=args.preset, model=model,
         batch_size=args.batch_size, lr_size=args.lr_size,
         iterations=args.iterations, learning_rate=args.learning_rate, restart_every=args.restart_every,
         amp=args.amp, workers=args.workers, log_every=args.log_every, val_every=args.val_every,
@@ -239,19 +142,9 @@ def cmd_train(args) -> int:
         held_out = Path(args.val_clip).resolve()
         if any(Path(v).resolve() == held_out for v in args.videos or []):
             raise UserError(f"{args.val_clip} is also a training video; validate on footage the model never sees")
-    if args.vimeo:
-        source = VimeoWindows(args.vimeo, "train")
-    else:
-        source = FootageWindows([load_clip(v, 0, args.max_frames) for v in args.videos])
+    source = VimeoWindows(args.vimeo, "train") if args.vimeo else FootageWindows.from_files(args.videos, args.max_frames)
     dataset = WindowSamples(source, lr_size=cfg.lr_size, seed=cfg.seed)
-    validate = None
-    if args.val_clip:
-        lr, hr = make_pair(load_clip(args.val_clip, 0, args.val_frames))
-
-        def validate(model):
-            s = evaluate_clip(model, lr, hr, ssim=False)
-            return {"psnr_y": s.psnr_y, "psnr_y_input": s.psnr_y_input, "psnr_y_interp": s.psnr_y_interp}
-
+    validate = held_out_validator(args.val_clip, args.val_frames) if args.val_clip else None
     train(cfg, dataset, validate=validate, device=args.device, resume=args.resume, progress=not args.no_progress)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"done: {Path(cfg.run_dir) / 'model.pt'}")
@@ -263,7 +156,12 @@ def cmd_info(args) -> int:
         raise UserError(f"--frames must be at least 2, got {args.frames}")
     ops.set_default_backend(args.backend)
     device = pick_device(args.device)
-    model = build_model(args.preset, args.weights).to(device)
+    if args.weights:
+        model = load_checkpoint(args.weights)
+    else:
+        torch.manual_seed(0)
+        model = ZoomingSlowMo(ZSMConfig.preset(args.preset)).eval()
+    model = model.to(device)
     _, reason = ops.torchvision_status()
     print(f"zsm {__version__}, torch {torch.__version__}, device {device}")
     print(f"deformable convolution: default backend {ops.default_backend()!r}; {reason}")
@@ -290,7 +188,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"zsm {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     info = sub.add_parser("info", help="describe the network and backend, and time one forward pass")
-    info.add_argument("--preset", choices=sorted(PRESETS), default="paper", help="network size (default: paper)")
+    info.add_argument("--preset", choices=PRESETS, default="paper", help="network size (default: paper)")
     info.add_argument("--weights", help="a checkpoint (ours or the authors'); overrides --preset")
     info.add_argument("--size", type=parse_size, default=(64, 64), help="LR input size HxW (default: 64x64)")
     info.add_argument("--frames", type=int, default=4, help="input frames T (default: 4)")
@@ -308,7 +206,7 @@ def make_parser() -> argparse.ArgumentParser:
     up.add_argument("input", help="a video file or a folder of frames")
     up.add_argument("output", help="an .mp4 file, or a folder for PNG frames")
     up.add_argument("--weights", help="a checkpoint (ours or the authors'); default: the shipped model")
-    up.add_argument("--preset", choices=sorted(PRESETS), help="refuse weights of another network size")
+    up.add_argument("--preset", choices=PRESETS, help="refuse weights of another network size")
     up.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
     up.add_argument("--window", type=int, default=4, help="input frames per forward pass (default: 4)")
     up.add_argument("--tile", type=int, help="process frames in tiles of this many LR pixels (bounds memory)")
@@ -349,7 +247,7 @@ def make_parser() -> argparse.ArgumentParser:
     tr.add_argument("--run-dir", default="runs/zsm", help="checkpoints, curves and model.pt (default: runs/zsm)")
     tr.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --run-dir")
     defaults = TrainDefaults()
-    tr.add_argument("--preset", choices=sorted(PRESETS), default="tiny", help="network size (default: tiny)")
+    tr.add_argument("--preset", choices=PRESETS, default="tiny", help="network size (default: tiny)")
     tr.add_argument("--model", metavar="FIELD=VALUE,...",
                     help="change the preset's ZSMConfig fields, e.g. channels=32,groups=4,reconstruction_blocks=10")
     tr.add_argument("--iterations", type=int, default=defaults.iterations)

@@ -93,3 +93,11 @@ class GraphedModel:
             static_in.copy_(x)
             graph.replay()
             return static_out.clone()
+
+
+def accelerated(model: nn.Module, bf16: bool = False, cuda_graph: bool = False, max_graphs: int = 4):
+    """``model`` under bfloat16 autocast and/or replayed as CUDA graphs (``upscale --bf16 --cuda-graph``), or
+    ``model`` itself when neither is asked for. With ``bf16`` alone every call runs eagerly under autocast."""
+    if not (bf16 or cuda_graph):
+        return model
+    return GraphedModel(model, autocast=torch.bfloat16 if bf16 else None, max_graphs=max_graphs if cuda_graph else 0)

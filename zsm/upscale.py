@@ -11,13 +11,14 @@ so that memory depends on the tile size, not on the frame size; the overlap is c
 from __future__ import annotations
 
 from collections import deque
-from typing import Callable, Deque, Iterable, Iterator, List, Optional, Sequence
+from pathlib import Path
+from typing import Callable, Deque, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["window_starts", "upscale_window", "upscale_frames"]
+__all__ = ["window_starts", "upscale_window", "upscale_frames", "upscale_video"]
 
 
 def window_starts(num_frames: int, window: int) -> List[int]:
@@ -168,3 +169,58 @@ def _run_window(model, held, start, emitted, scale, tile, overlap, device, dtype
     with torch.inference_mode():
         out = upscale_window(model, _to_tensor(held, device, dtype), scale, tile, overlap, uint8=tile is not None)
     yield from _to_frames(out)[emitted - 2 * start:]
+
+
+def upscale_video(model, source, target, window: int = 4, tile: Optional[int] = None, overlap: int = 16,
+                  fps: Optional[float] = None, overwrite: bool = False, progress: bool = True) -> Tuple[int, float]:
+    """A video file or frame folder through ``model`` into ``target``: an ``.mp4`` at twice the frame rate, or a
+    folder of PNG frames (what ``python -m zsm upscale`` does).
+
+    Args:
+        model: as for :func:`upscale_frames` (e.g. :func:`zsm.load_default_model`, or a :class:`zsm.graphs.GraphedModel`).
+        source: a video file or a folder of frames; never written to.
+        target: an ``.mp4`` file, or a folder for PNG frames.
+        window, tile, overlap: see :func:`upscale_frames`.
+        fps (float, optional): the input's frame rate; default: the video's, or 25 for a frame folder.
+        overwrite (bool): replace an existing ``target``.
+        progress (bool): show a progress bar of frames written (on stderr).
+
+    Returns:
+        (frames, fps): output frames written and the output frame rate (twice the input's).
+
+    Raises:
+        FileNotFoundError: no ``source``. FileExistsError: ``target`` exists and not ``overwrite``.
+        ValueError: ``target`` is ``source``, fewer than 2 frames, a bad window, frames that cannot be read.
+    """
+    from tqdm.auto import tqdm
+
+    from .data.video import iter_video, list_frames, probe_video, write_frames, write_video
+
+    source, target = Path(source), Path(target)
+    if not source.exists():
+        raise FileNotFoundError(f"no such video file or frame folder: {source}")
+    if source.resolve() == target.resolve():
+        raise ValueError("the output must not be the input")
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
+    if window < 2:
+        raise ValueError(f"the window must hold at least 2 frames, got {window}")
+    if source.is_dir():
+        count, fps = len(list_frames(source)), fps or 25.0
+    else:
+        info = probe_video(source)
+        count, fps = info.frames, fps or info.fps
+    if 0 < count < 2:  # a container's count can be wrong; the stream itself is checked again while reading
+        raise ValueError(f"{source} has {count} frame; a video needs at least 2 frames to interpolate between")
+    frames = (frame for chunk in iter_video(source, chunk_size=window) for frame in chunk)
+    outputs = upscale_frames(model, frames, window=window, tile=tile, overlap=overlap)
+    bar = tqdm(outputs, total=max(2 * count - 1, 1), unit="frame", desc="upscale", dynamic_ncols=True, leave=False,
+               disable=not progress)
+    try:
+        if target.suffix.lower() == ".mp4":
+            write_video(target, bar, fps=2 * fps, overwrite=overwrite)
+        else:
+            write_frames(target, bar, overwrite=overwrite)
+    finally:
+        bar.close()
+    return bar.n, 2 * fps

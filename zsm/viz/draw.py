@@ -11,7 +11,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 from torch import Tensor
 
-from ..dcn import OffsetRecord
+from ..net.dcn import OffsetRecord
 from .records import LEVELS, _require
 
 # --------------------------------------------------------------------------------------------------------

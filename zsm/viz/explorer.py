@@ -9,7 +9,7 @@ from typing import Dict, List
 
 from torch import Tensor
 
-from ..dcn import OffsetRecord
+from ..net.dcn import OffsetRecord
 from .draw import (_as_frames, _check_frame, draw_magnitude, draw_offsets, level_factor, offset_magnitude, record_frame,
                    tap_grid)
 from .records import (DIRECTIONS, LEVELS, STAGE_NAMES, STAGES, TIME_DIRECTIONS, OffsetRecords, _require,

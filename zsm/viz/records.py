@@ -9,7 +9,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from ..dcn import OffsetRecord, record_offsets
+from ..net.dcn import OffsetRecord, record_offsets
 
 STAGES = ("interpolation", "lstm_hidden", "lstm_cell")
 STAGE_NAMES = {"interpolation": "feature interpolation", "lstm_hidden": "ConvLSTM hidden state",

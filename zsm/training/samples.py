@@ -12,13 +12,14 @@ gives the same sample, in any worker and on any rank, which is what makes resume
 """
 from __future__ import annotations
 
-from typing import List, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from .data import make_pair
+from ..data.datasets import load_vimeo_septuplet, make_pair, vimeo_septuplets
+from ..data.footage import load_clip
 
 __all__ = ["FootageWindows", "VimeoWindows", "WindowSamples", "augment"]
 
@@ -51,6 +52,11 @@ class FootageWindows:
             raise ValueError("no clips to train on")
         self.counts = np.array([len(c) - frames + 1 for c in self.hr])
 
+    @classmethod
+    def from_files(cls, videos: Sequence, max_frames: Optional[int] = None, **kwargs) -> "FootageWindows":
+        """The windows of video files or frame folders, each read whole (or its first ``max_frames`` frames)."""
+        return cls([load_clip(v, 0, max_frames) for v in videos], **kwargs)
+
     def __len__(self) -> int:
         return int(self.counts.sum())
 
@@ -73,8 +79,6 @@ class VimeoWindows:
     """
 
     def __init__(self, root, split: str = "train", scale: int = 4):
-        from .data import load_vimeo_septuplet, vimeo_septuplets
-
         self._load = load_vimeo_septuplet
         self.root, self.names = root, vimeo_septuplets(root, split)
         self.scale, self.frames = scale, 7

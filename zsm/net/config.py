@@ -70,6 +70,37 @@ class ZSMConfig:
         """:meth:`tiny` with ``global_skip=True``: the preset of the model trained on this project's CPU."""
         return cls(channels=8, groups=2, extraction_blocks=1, reconstruction_blocks=2, hr_channels=8, global_skip=True)
 
+    @classmethod
+    def preset(cls, name: str) -> "ZSMConfig":
+        """The config of a named preset, one of :data:`PRESETS` ("paper", "tiny", "tiny_skip")."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; presets are {', '.join(PRESETS)}")
+        return getattr(cls, name)()
+
+    def with_fields(self, text: str) -> "ZSMConfig":
+        """This config with the fields of ``"channels=32,groups=4,global_skip=true"`` replaced (checked as a new
+        config is), e.g. for ``python -m zsm train --model ...``.
+
+        Raises:
+            ValueError: not FIELD=VALUE pairs, an unknown field, a value of the wrong kind, or an invalid config.
+        """
+        values = self.to_dict()
+        for item in text.split(","):
+            key, sep, value = (part.strip() for part in item.partition("="))
+            if not sep or key not in values:
+                raise ValueError(f"expected FIELD=VALUE pairs separated by commas, FIELD one of {sorted(values)}; "
+                                 f"got {item!r}")
+            if isinstance(values[key], bool):
+                if value.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(f"{key} must be true or false, got {value!r}")
+                values[key] = value.lower() in ("true", "1")
+            else:
+                try:
+                    values[key] = int(value)
+                except ValueError:
+                    raise ValueError(f"{key} must be a whole number, got {value!r}") from None
+        return type(self).from_dict(values)
+
     def to_dict(self) -> dict:
         """The config as a plain dict (what checkpoints store)."""
         return asdict(self)
@@ -82,3 +113,6 @@ class ZSMConfig:
         if unknown:
             raise ValueError(f"unknown ZSMConfig fields {unknown}; known fields are {sorted(known)}")
         return cls(**values)
+
+
+PRESETS = ("paper", "tiny", "tiny_skip")  # the names ZSMConfig.preset() takes, each a classmethod above

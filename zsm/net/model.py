@@ -141,7 +141,7 @@ class ZoomingSlowMo(nn.Module):
         """Run the network and return its output with every deformable offset and mask it used.
 
         Returns:
-            (y, records): y as :meth:`forward`; records a list of :class:`zsm.dcn.OffsetRecord`, one per
+            (y, records): y as :meth:`forward`; records a list of :class:`zsm.net.dcn.OffsetRecord`, one per
             deformable convolution call, tagged with stage, frame, pair, time direction, level and direction.
             With T inputs there are 6*(T-1) interpolation records and 2 * 2 * 6 * (2T-1) ConvLSTM records.
         """

@@ -17,10 +17,10 @@ from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 import numpy as np
 
+from ..upscale import upscale_frames
 from .metrics import psnr_y, ssim_y
-from .upscale import upscale_frames
 
-__all__ = ["ClipScore", "score_frames", "evaluate_clip", "evaluate", "summarise", "format_table"]
+__all__ = ["ClipScore", "score_frames", "evaluate_clip", "evaluate", "summarise", "format_table", "held_out_validator"]
 
 
 @dataclass
@@ -124,3 +124,18 @@ def format_table(rows: List[dict]) -> str:
            for line in lines]
     out.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(out)
+
+
+def held_out_validator(clip, frames: int = 7):
+    """``validate(model) -> {"psnr_y", "psnr_y_input", "psnr_y_interp"}`` on the first ``frames`` frames (odd) of
+    a held-out clip (a video file or frame folder), for :func:`zsm.training.train`'s ``validate``."""
+    from ..data.datasets import make_pair
+    from ..data.footage import load_clip
+
+    lr, hr = make_pair(load_clip(clip, 0, frames))
+
+    def validate(model) -> Dict[str, float]:
+        s = evaluate_clip(model, lr, hr, ssim=False)
+        return {"psnr_y": s.psnr_y, "psnr_y_input": s.psnr_y_input, "psnr_y_interp": s.psnr_y_interp}
+
+    return validate

@@ -9,7 +9,7 @@ One process trains on the CPU or one GPU; ``torchrun --nproc_per_node=N -m zsm t
 A checkpoint holds the model, optimiser, scheduler, gradient scaler, random states, step and curves; it is
 written atomically (temporary file, then rename), so a run killed at any moment resumes from its last
 checkpoint with ``resume=True`` and continues exactly as if it had never stopped (the samples are a pure
-function of their number; see :mod:`zsm.trainset`).
+function of their number; see :mod:`zsm.training.samples`).
 """
 from __future__ import annotations
 
@@ -26,11 +26,10 @@ import torch.distributed as dist
 from torch import Tensor
 from torch.utils.data import DataLoader, Sampler
 
-from .checkpoint import save_checkpoint
-from .config import ZSMConfig
-from .model import ZoomingSlowMo
-from .runs import (checkpoint_dir, latest_checkpoint, load_training_checkpoint, save_training_checkpoint, set_rng_state,
-                   write_curves)
+from ..net.config import ZSMConfig
+from ..net.model import ZoomingSlowMo
+from ..weights.checkpoint import load_training_checkpoint, save_checkpoint, save_training_checkpoint
+from .runs import checkpoint_dir, latest_checkpoint, rng_state, set_rng_state, write_curves
 
 __all__ = ["TrainConfig", "charbonnier", "make_optimizer", "amp_dtype", "train", "latest_checkpoint", "TrainingDiverged"]
 
@@ -81,10 +80,7 @@ class TrainConfig:
     def model_config(self) -> ZSMConfig:
         if self.model is not None:
             return ZSMConfig.from_dict(dict(self.model))
-        presets = {"paper": ZSMConfig.paper, "tiny": ZSMConfig.tiny, "tiny_skip": ZSMConfig.tiny_skip}
-        if self.preset not in presets:
-            raise ValueError(f"preset must be one of {sorted(presets)}, got {self.preset!r}")
-        return presets[self.preset]()
+        return ZSMConfig.preset(self.preset)
 
     def __post_init__(self):
         self.betas = tuple(float(b) for b in self.betas)
@@ -187,7 +183,7 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
 
     Args:
         cfg (TrainConfig): the run.
-        dataset: a :class:`zsm.trainset.WindowSamples` (or any dataset whose sample ``i`` is
+        dataset: a :class:`zsm.training.samples.WindowSamples` (or any dataset whose sample ``i`` is
             ``(lr (T, 3, h, w), hr (2T-1, 3, 4h, 4w))``).
         validate (callable, optional): ``validate(model) -> dict`` of numbers (e.g. PSNR-Y on a held-out clip),
             run on rank 0 every ``cfg.val_every`` steps and at the end.
@@ -221,8 +217,7 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
 
     latest = latest_checkpoint(run_dir) if resume else None
     if latest is not None:
-        # Onto the CPU: the RNG states must be CPU tensors, and load_state_dict moves the rest to the model's device.
-        state = load_training_checkpoint(latest, "cpu")
+        state = load_training_checkpoint(latest)  # onto the CPU, where the RNG states must be
         if state["model_config"] != model.config.to_dict():
             raise ValueError(f"{latest} holds a {state['model_config']} network, but this run asks for {model.config}")
         model.load_state_dict(state["model"])
@@ -253,7 +248,7 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
         if rank != 0:
             return
         save_training_checkpoint(checkpoint_dir(run_dir) / f"step-{step:07d}.pt", model, optimizer, scheduler,
-                                  scaler, step, cfg, curves)
+                                 scaler, step, cfg, curves, rng_state())
         for old in sorted(checkpoint_dir(run_dir).glob("step-*.pt"))[: -cfg.keep_checkpoints]:
             old.unlink()
         write_curves(run_dir, curves)

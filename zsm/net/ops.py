@@ -27,7 +27,7 @@ Two backends compute that function:
 ``backend="auto"`` (the default) picks torchvision when it can and the pure backend otherwise. Nothing falls
 back silently: :func:`last_backend` names the backend of the latest call, :func:`backend_counts` counts calls
 per backend, and :func:`torchvision_status` says why torchvision is or is not usable. That bookkeeping lives in
-:mod:`zsm.backends`; this module re-exports it.
+:mod:`zsm.net.backends`; this module re-exports it.
 """
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ import numpy as np
 try:
     import cv2
 except ImportError as error:  # pragma: no cover - depends on the environment
-    raise ImportError("zsm.video needs OpenCV: pip install opencv-python-headless") from error
+    raise ImportError("zsm.data.video needs OpenCV: pip install opencv-python-headless") from error
 
 __all__ = ["IMAGE_SUFFIXES", "VideoInfo", "probe_video", "read_video", "iter_video", "read_image",
            "list_frames", "read_frames", "write_video", "write_frames"]

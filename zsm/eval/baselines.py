@@ -3,7 +3,7 @@
 Book: chapters 0 and 7.
 
 Both are *two-stage* methods, the kind the paper compares against: first make the missing frames at low
-resolution (temporal interpolation), then upscale every frame with MATLAB bicubic (:mod:`zsm.resize`).
+resolution (temporal interpolation), then upscale every frame with MATLAB bicubic (:mod:`zsm.data.resize`).
 
 * :class:`BicubicAverage`: a missing frame is the average of its two neighbours. Bicubic resizing is linear, so
   averaging in LR and then upscaling equals upscaling and then averaging (up to rounding); we average in LR,
@@ -12,7 +12,7 @@ resolution (temporal interpolation), then upscale every frame with MATLAB bicubi
   are warped half-way toward the middle time by backward warping (``cv2.remap``, bilinear, edge pixels
   repeated) and averaged, then every frame is upscaled by bicubic.
 
-Like :class:`zsm.model.ZoomingSlowMo`, they map a float tensor (B, T, 3, H, W) in [0, 1] to
+Like :class:`zsm.net.model.ZoomingSlowMo`, they map a float tensor (B, T, 3, H, W) in [0, 1] to
 (B, 2T-1, 3, sH, sW): output ``2i`` is input ``i`` upscaled, output ``2i+1`` lies half-way between inputs ``i``
 and ``i+1``. Outputs are not clipped (bicubic overshoots a little at edges), as the network's are not.
 They also take uint8 frames (T, H, W, 3) and then return uint8 frames (2T-1, sH, sW, 3).
@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..data.resize import resize_axes, to_uint8
 from .metrics import unit_float64
-from .resize import resize_axes, to_uint8
 
 __all__ = ["BicubicAverage", "FlowThenBicubic"]
 

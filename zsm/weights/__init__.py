@@ -1,0 +1,16 @@
+"""Weights on disk: our checkpoints (a model, a training run's), the authors' published one, the shipped model.
+
+    files       safe reading (tensors only), atomic writing, a SHA-256 of the tensors
+    official    the authors' parameter names mapped onto ours
+    checkpoint  our two formats with one validator, and the shipped model (zsm-footage.pt, beside this file)
+
+Book: chapter 7.
+"""
+from .checkpoint import (SHIPPED_MODEL, load_checkpoint, load_default_model, load_training_checkpoint,
+                         save_checkpoint, save_training_checkpoint)
+from .files import atomic_torch_save, safe_torch_load, state_dict_digest
+from .official import convert_official_state_dict, load_official_checkpoint, official_config
+
+__all__ = ["SHIPPED_MODEL", "load_checkpoint", "load_default_model", "save_checkpoint", "load_training_checkpoint",
+           "save_training_checkpoint", "convert_official_state_dict", "load_official_checkpoint", "official_config",
+           "safe_torch_load", "atomic_torch_save", "state_dict_digest"]

@@ -1,0 +1,83 @@
+"""Reading and writing weight files safely: nothing unpickled but tensors, nothing half-written, a digest of the tensors.
+
+Book: chapter 7.
+
+Every checkpoint of this package (ours, training checkpoints, the authors' file) goes through these three: a file
+is read with ``torch.load(..., weights_only=True)`` and refused with the reason when it is missing, truncated or
+holds other objects; it is written to a temporary sibling and renamed into place when complete; and its tensors
+carry a SHA-256 so that an altered file is noticed.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from pathlib import Path
+from typing import Dict, Union
+
+import torch
+from torch import Tensor
+
+__all__ = ["PathLike", "safe_torch_load", "atomic_torch_save", "state_dict_digest", "listing"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def safe_torch_load(path: PathLike, map_location="cpu"):
+    """``torch.load`` with ``weights_only=True`` and errors that say what is wrong with the file.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is not a readable PyTorch checkpoint (truncated, corrupt), or it holds objects
+            other than tensors and plain containers (refused instead of unpickled).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint file at {path}")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise ValueError(
+            f"refusing to load {path}: it holds objects other than tensors and plain containers, which would "
+            f"need arbitrary code to unpickle ({str(err).splitlines()[0]})"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError) as err:
+        raise ValueError(
+            f"could not read {path} as a PyTorch checkpoint; is it truncated or corrupt? "
+            f"({type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''})"
+        ) from None
+
+
+def atomic_torch_save(obj, path: PathLike) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def state_dict_digest(state_dict: Dict[str, Tensor]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in sorted name order."""
+    h = hashlib.sha256()
+    for name in sorted(state_dict):
+        t = state_dict[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
+
+
+def listing(items, most: int = 8) -> str:
+    """``"a, b, c, ... and 5 more"``: the first ``most`` items of a list for an error message."""
+    items = list(items)
+    shown = ", ".join(items[:most])
+    return shown + (f", ... and {len(items) - most} more" if len(items) > most else "")
