@@ -8,7 +8,7 @@
 Book: chapters 0, 6 and 7.
 """
 from .datasets import load_vid4, load_vimeo_septuplet, make_pair, vid4_clips, vimeo_septuplets
-from .footage import FOOTAGE, fetch_footage, load_clip
+from .footage import FOOTAGE, data_dir, fetch_footage, load_clip
 
-__all__ = ["FOOTAGE", "fetch_footage", "load_clip", "make_pair", "vimeo_septuplets", "load_vimeo_septuplet",
+__all__ = ["FOOTAGE", "data_dir", "fetch_footage", "load_clip", "make_pair", "vimeo_septuplets", "load_vimeo_septuplet",
            "vid4_clips", "load_vid4"]

