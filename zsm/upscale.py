@@ -12,13 +12,34 @@ from __future__ import annotations
 
 from collections import deque
 from pathlib import Path
-from typing import Callable, Deque, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Deque, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from .data.pixels import frames_to_tensor, to_uint8
+
 __all__ = ["window_starts", "upscale_window", "upscale_frames", "upscale_video"]
+
+
+def _windows(frames: Iterable, window: int) -> Iterator[Tuple[int, list]]:
+    """``(start, items start .. start+len-1)`` for each temporal window, as the items stream in.
+
+    Windows of ``window`` items share one item with the next; the last window ends at the last item (and starts
+    earlier when fewer than ``window`` items follow the previous one). At most ``window`` items are held.
+    """
+    recent: Deque = deque(maxlen=window)  # the last `window` items read
+    count, start, covered = 0, 0, 0  # items read; where the next window starts; items covered by windows so far
+    for item in frames:
+        recent.append(item)
+        count += 1
+        if count == start + window:  # `recent` holds exactly the items start .. count-1
+            yield start, list(recent)
+            start, covered = count - 1, count
+    if count >= 2 and covered < count:  # items after the last full window: one more window ending at the last one
+        start = max(count - window, 0)
+        yield start, list(recent)[-(count - start):]
 
 
 def window_starts(num_frames: int, window: int) -> List[int]:
@@ -30,11 +51,7 @@ def window_starts(num_frames: int, window: int) -> List[int]:
         raise ValueError(f"the window must hold at least 2 frames, got {window}")
     if num_frames < 2:
         raise ValueError(f"a video needs at least 2 frames to interpolate between, got {num_frames}")
-    window = min(window, num_frames)
-    starts = list(range(0, num_frames - window + 1, window - 1))
-    if starts[-1] + window < num_frames:
-        starts.append(num_frames - window)
-    return starts
+    return [start for start, _ in _windows(range(num_frames), window)]
 
 
 def _tiles(size: int, tile: int, overlap: int) -> List[tuple]:
@@ -70,7 +87,7 @@ def upscale_window(model: Callable[[Tensor], Tensor], clip: Tensor, scale: int =
             return out
         pixels = torch.empty(out.shape, dtype=torch.uint8, device=out.device)
         for i in range(out.shape[1]):  # frame by frame: one float copy of a frame at a time, not of the window
-            pixels[:, i] = _quantize(out[:, i])
+            pixels[:, i] = to_uint8(out[:, i])
         return pixels
     if tile < 1 or overlap < 0:
         raise ValueError(f"need tile >= 1 and overlap >= 0, got tile={tile}, overlap={overlap}")
@@ -81,19 +98,8 @@ def upscale_window(model: Callable[[Tensor], Tensor], clip: Tensor, scale: int =
             if out is None:
                 out = part.new_empty(1, 2 * t - 1, 3, scale * h, scale * w, dtype=torch.uint8 if uint8 else None)
             kept = part[..., scale * (ky0 - y0): scale * (ky1 - y0), scale * (kx0 - x0): scale * (kx1 - x0)]
-            out[..., scale * ky0: scale * ky1, scale * kx0: scale * kx1] = _quantize(kept) if uint8 else kept
+            out[..., scale * ky0: scale * ky1, scale * kx0: scale * kx1] = to_uint8(kept) if uint8 else kept
     return out
-
-
-def _quantize(x: Tensor) -> Tensor:
-    """Floats in [0, 1] -> uint8 in [0, 255], rounded to nearest (values outside [0, 1] are clipped)."""
-    return x.clamp(0, 1).mul_(255).round_().to(torch.uint8)
-
-
-def _to_tensor(frames: Sequence[np.ndarray], device, dtype) -> Tensor:
-    array = np.stack(frames)  # (T, H, W, 3) uint8
-    clip = torch.from_numpy(array).to(device=device).permute(0, 3, 1, 2)  # (T, 3, H, W)
-    return clip.to(dtype).div_(255).unsqueeze(0)  # (1, T, 3, H, W) in [0, 1]
 
 
 def _to_frames(out: Tensor) -> List[np.ndarray]:
@@ -105,7 +111,7 @@ def _to_frames(out: Tensor) -> List[np.ndarray]:
     frames = []
     for frame in out[0]:  # (3, sH, sW)
         if frame.dtype != torch.uint8:
-            frame = _quantize(frame)
+            frame = to_uint8(frame)
         frames.append(frame.permute(1, 2, 0).cpu().numpy())
     return frames
 
@@ -137,38 +143,31 @@ def upscale_frames(model, frames: Iterable[np.ndarray], window: int = 4, tile: O
     device = torch.device(device) if device is not None else (param.device if param is not None else torch.device("cpu"))
     dtype = dtype if dtype is not None else (param.dtype if param is not None else torch.float32)
     scale = model.config.scale if hasattr(model, "config") else getattr(model, "scale", 4)
-    run = lambda held, start, emitted: _run_window(  # noqa: E731
-        model, held, start, emitted, scale, tile, overlap, device, dtype)
-    recent: Deque[np.ndarray] = deque(maxlen=window)  # the last `window` frames read
-    count = 0  # frames read
-    start = 0  # input index where the next window starts
+    read = [0]  # frames read so far, counted by checked()
+
+    def checked(frames):
+        shape = None
+        for frame in frames:
+            frame = np.asarray(frame)
+            if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+                raise ValueError(f"expected RGB uint8 frames (H, W, 3), got {frame.dtype} {frame.shape}")
+            if shape is None:
+                shape = frame.shape
+            elif frame.shape != shape:
+                raise ValueError(f"every frame must have the size of the first, {shape}; got {frame.shape} at "
+                                 f"frame {read[0]}")
+            read[0] += 1
+            yield frame
+
     emitted = 0  # output frames yielded
-    shape = None
-    for frame in frames:
-        frame = np.asarray(frame)
-        if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
-            raise ValueError(f"expected RGB uint8 frames (H, W, 3), got {frame.dtype} {frame.shape}")
-        if shape is None:
-            shape = frame.shape
-        elif frame.shape != shape:
-            raise ValueError(f"every frame must have the size of the first, {shape}; got {frame.shape} at frame {count}")
-        recent.append(frame)
-        count += 1
-        if count == start + window:  # `recent` holds exactly the frames start .. count-1
-            yield from run(list(recent), start, emitted)
-            emitted, start = 2 * count - 1, count - 1
-    if count < 2:
-        raise ValueError(f"a video needs at least 2 frames to interpolate between, got {count}")
-    if emitted < 2 * count - 1:  # frames after the last full window: one more window ending at the last frame
-        start = max(count - window, 0)
-        yield from run(list(recent)[-(count - start):], start, emitted)
-
-
-def _run_window(model, held, start, emitted, scale, tile, overlap, device, dtype):
-    """Outputs of the window of input frames start .. start+len(held)-1 that were not yielded yet."""
-    with torch.inference_mode():
-        out = upscale_window(model, _to_tensor(held, device, dtype), scale, tile, overlap, uint8=tile is not None)
-    yield from _to_frames(out)[emitted - 2 * start:]
+    for start, held in _windows(checked(frames), window):
+        with torch.inference_mode():
+            clip = frames_to_tensor(held, device, dtype).unsqueeze(0)  # (1, T, 3, H, W)
+            out = upscale_window(model, clip, scale, tile, overlap, uint8=tile is not None)
+        yield from _to_frames(out)[emitted - 2 * start:]  # those of its outputs not yielded yet
+        emitted = 2 * (start + len(held)) - 1
+    if read[0] < 2:
+        raise ValueError(f"a video needs at least 2 frames to interpolate between, got {read[0]}")
 
 
 def upscale_video(model, source, target, window: int = 4, tile: Optional[int] = None, overlap: int = 16,

@@ -26,7 +26,9 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-__all__ = ["cubic", "resize_matrix", "resize_axes", "imresize", "make_lr", "to_uint8"]
+from .pixels import to_uint8
+
+__all__ = ["cubic", "resize_matrix", "resize_axes", "imresize", "make_lr"]
 
 Scale = Union[float, Tuple[float, float]]
 
@@ -137,11 +139,6 @@ def resize_axes(x, scale: Optional[Scale] = None, output_shape: Optional[Sequenc
     return out.astype(dtype, copy=False) if isinstance(out, np.ndarray) else out
 
 
-def to_uint8(x: np.ndarray) -> np.ndarray:
-    """MATLAB's ``im2uint8`` on float images in [0, 1]: clip to [0, 1], times 255, round half away from zero."""
-    return np.floor(np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-
-
 def imresize(img, scale: Optional[Scale] = None, output_shape: Optional[Sequence[int]] = None,
              antialias: bool = True):
     """Resize an image like MATLAB's ``imresize(img, scale)`` with its default bicubic method.
@@ -168,7 +165,7 @@ def imresize(img, scale: Optional[Scale] = None, output_shape: Optional[Sequence
         if img.shape[0] < 1 or img.shape[1] < 1:
             raise ValueError(f"expected a non-empty image, got shape {img.shape}")
         if img.dtype == np.uint8:
-            return to_uint8(resize_axes(img.astype(np.float64) / 255.0, scale, output_shape, (0, 1), antialias))
+            return to_uint8(resize_axes(img.astype(np.float64) / 255.0, scale, output_shape, (0, 1), antialias), "away")
         if not np.issubdtype(img.dtype, np.floating):
             raise TypeError(f"expected a float or uint8 numpy image, got dtype {img.dtype}")
         return resize_axes(img, scale, output_shape, (0, 1), antialias)
@@ -213,7 +210,7 @@ def make_lr(frames: np.ndarray, scale: int = 4) -> np.ndarray:
     crop = frames[..., : h - h % scale, : w - w % scale, :]
     axes = (-3, -2)
     if frames.dtype == np.uint8:
-        return to_uint8(resize_axes(crop.astype(np.float64) / 255.0, 1 / scale, None, axes))
+        return to_uint8(resize_axes(crop.astype(np.float64) / 255.0, 1 / scale, None, axes), "away")
     if not np.issubdtype(frames.dtype, np.floating):
         raise TypeError(f"expected uint8 or float frames, got dtype {frames.dtype}")
     return resize_axes(crop, 1 / scale, None, axes)

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..data.resize import resize_axes, to_uint8
-from .metrics import unit_float64
+from ..data.pixels import to_uint8, unit_float64
+from ..data.resize import resize_axes
 
 __all__ = ["BicubicAverage", "FlowThenBicubic"]
 
@@ -86,7 +86,7 @@ class _TwoStage(nn.Module):
         clip = unit_float64(frames, "frames")  # (T, H, W, 3)
         x = torch.from_numpy(clip).permute(0, 3, 1, 2).unsqueeze(0)  # (1, T, 3, H, W)
         out = self.forward(x)[0].permute(0, 2, 3, 1).numpy()  # (2T-1, sH, sW, 3)
-        return to_uint8(out) if frames.dtype == np.uint8 else out
+        return to_uint8(out, "away") if frames.dtype == np.uint8 else out
 
 
 class BicubicAverage(_TwoStage):
@@ -148,7 +148,7 @@ class FlowThenBicubic(_TwoStage):
         """The frame half-way between two float32 frames (H, W, 3) in [0, 1]: (H, W, 3) float32."""
         import cv2
 
-        grey = [cv2.cvtColor(to_uint8(i), cv2.COLOR_RGB2GRAY) for i in (i0, i1)]  # 2 x (H, W) uint8
+        grey = [cv2.cvtColor(to_uint8(i, "away"), cv2.COLOR_RGB2GRAY) for i in (i0, i1)]  # 2 x (H, W) uint8
         f01, f10 = self.flow(grey[0], grey[1]), self.flow(grey[1], grey[0])  # (H, W, 2) each
         h, w = grey[0].shape
         gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)  # (H, W) pixel coordinates

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.pixels import to_uint8, unit_float64
+
 __all__ = ["quantize", "rgb_to_y", "psnr", "psnr_y", "ssim", "ssim_y"]
 
 _Y_WEIGHTS = np.array([65.481, 128.553, 24.966])  # BT.601, for R, G, B in [0, 1]; Y on the 0..255 scale
@@ -51,20 +53,7 @@ def quantize(img) -> np.ndarray:
         return img
     if not np.issubdtype(img.dtype, np.floating):
         raise TypeError(f"expected a uint8 image or a float image in [0, 1], got dtype {img.dtype}")
-    return np.round(np.clip(img.astype(np.float64), 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def unit_float64(values: np.ndarray, what: str = "values") -> np.ndarray:
-    """uint8 0..255 -> float64 in [0, 1]; floats are taken as already in [0, 1] (as float64, not rounded).
-
-    Raises:
-        TypeError: neither uint8 nor float.
-    """
-    if values.dtype == np.uint8:
-        return values.astype(np.float64) / 255.0
-    if np.issubdtype(values.dtype, np.floating):
-        return values.astype(np.float64)
-    raise TypeError(f"expected uint8 {what} or float {what} in [0, 1], got dtype {values.dtype}")
+    return to_uint8(img, "even")
 
 
 def rgb_to_y(img) -> np.ndarray:

@@ -20,6 +20,7 @@ from torch.utils.data import Dataset
 
 from ..data.datasets import load_vimeo_septuplet, make_pair, vimeo_septuplets
 from ..data.footage import load_clip
+from ..data.pixels import frames_to_tensor
 
 __all__ = ["FootageWindows", "VimeoWindows", "WindowSamples", "augment"]
 
@@ -145,9 +146,4 @@ class WindowSamples(Dataset):
         hr = hr[:, s * y: s * (y + n), s * x: s * (x + n)]
         if self.augment:
             lr, hr = augment(lr, hr, rng)
-        return _to_tensor(lr), _to_tensor(hr)
-
-
-def _to_tensor(frames: np.ndarray) -> torch.Tensor:
-    """(N, H, W, 3) uint8 -> (N, 3, H, W) float32 in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float().div_(255)
+        return frames_to_tensor(lr), frames_to_tensor(hr)  # (T, 3, n, n), (2T-1, 3, sn, sn)
