@@ -214,7 +214,7 @@ def make_parser() -> argparse.ArgumentParser:
     up.add_argument("--half", action="store_true", help="float16 weights and activations on CUDA")
     up.add_argument("--bf16", action="store_true", help="bfloat16 autocast on CUDA (weights stay float32)")
     up.add_argument("--cuda-graph", action="store_true",
-                    help="replay each window as a CUDA graph: fewer kernel launches, about 2x at Vid4 size on an H200")
+                    help="replay each window as a CUDA graph: far fewer kernel launches (see the Performance page)")
     up.add_argument("--fps", type=float, help="input frame rate (default: the video's, or 25 for frame folders)")
     up.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     up.set_defaults(run=cmd_upscale)

@@ -1,8 +1,8 @@
 """The network's forward pass replayed as CUDA graphs, so the CPU launches one graph instead of thousands of kernels.
 
-At batch 1 the paper network's pass is thousands of small kernels, and launching them from Python takes about
-half of it on a fast GPU: on an NVIDIA H200 at Vid4 size, bf16 ran at 57 frames/s eagerly and 110 frames/s as a
-graph (benchmarks/NOTES.md). A CUDA graph records the kernels of one pass once and replays them with new data.
+At batch 1 the paper network's pass is thousands of small kernels, and on a fast GPU launching them from Python
+takes a large part of it (``benchmarks/inference.py`` measures eager against graphed passes; its figures are on the
+book's Performance page). A CUDA graph records the kernels of one pass once and replays them with new data.
 
 A graph is tied to the shapes, dtype and device of its input: :class:`GraphedModel` captures one per input shape
 (a video's windows share one; tiles add a few for the edges) and runs the model eagerly once ``max_graphs``

@@ -105,8 +105,8 @@ def upscale_window(model: Callable[[Tensor], Tensor], clip: Tensor, scale: int =
 def _to_frames(out: Tensor) -> List[np.ndarray]:
     """(1, 2T-1, 3, sH, sW), floats in [0, 1] or uint8 -> 2T-1 x (sH, sW, 3) uint8, one frame at a time.
 
-    Converting a float window at once would hold three float copies of it (clamp, mul, round): 8.4 GB
-    for 7 frames of 7680x4320, measured by benchmarks/upscale_memory.py; per frame it is one frame's copy.
+    Converting a float window at once would hold float copies of the whole window (7 frames of 7680x4320 are
+    2.8 GB each); per frame it is one frame's copy (``benchmarks/upscale_memory.py`` measures the peak).
     """
     frames = []
     for frame in out[0]:  # (3, sH, sW)

@@ -117,9 +117,9 @@ def reset_backend_counts() -> None:
 
 def _torchvision_supports(x: Tensor) -> bool:
     # torchvision's kernels: float32/float64 everywhere, float16 on CUDA, no bfloat16. "auto" leaves float16 to the
-    # pure backend too: torchvision's half kernel computes in half precision, sampling positions included, and on an
-    # H200 it was 6x further from float32 than the pure backend's float16 (relative error 1.2e-2 vs 2e-3,
-    # tests/test_cuda.py), which samples at float32 positions.
+    # pure backend too: torchvision's half kernel computes in half precision, sampling positions included, which
+    # puts it further from float32 than the pure backend's float16, which samples at float32 positions
+    # (tests/test_cuda.py measures both errors on a GPU; the figures are in benchmarks/NOTES.md).
     return x.dtype in (torch.float32, torch.float64)
 
 
