@@ -13,9 +13,12 @@ status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import List, Optional
@@ -186,8 +189,11 @@ def cmd_info(args) -> int:
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m zsm", description="Zooming Slow-Mo: space-time video super-resolution.")
     parser.add_argument("--version", action="version", version=f"zsm {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an error (also: ZSM_DEBUG=1)")
+    common = argparse.ArgumentParser(add_help=False)  # --debug after the subcommand too
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
-    info = sub.add_parser("info", help="describe the network and backend, and time one forward pass")
+    info = sub.add_parser("info", parents=[common], help="describe the network and backend, and time one forward pass")
     info.add_argument("--preset", choices=PRESETS, default="paper", help="network size (default: paper)")
     info.add_argument("--weights", help="a checkpoint (ours or the authors'); overrides --preset")
     info.add_argument("--size", type=parse_size, default=(64, 64), help="LR input size HxW (default: 64x64)")
@@ -197,12 +203,12 @@ def make_parser() -> argparse.ArgumentParser:
                       help="deformable convolution backend (default: auto = torchvision when it imports)")
     info.set_defaults(run=cmd_info)
 
-    data = sub.add_parser("data", help="fetch the real footage into data/ (idempotent)")
+    data = sub.add_parser("data", parents=[common], help="fetch the real footage into data/ (idempotent)")
     data.add_argument("--dest", default="data", help="folder for the clips (default: data)")
     data.add_argument("--clips", nargs="*", help="clip names (default: all: bikes, carphone_pristine, bigbuckbunny)")
     data.set_defaults(run=cmd_data)
 
-    up = sub.add_parser("upscale", help="IN (video or frame folder) -> OUT (.mp4 at twice the frame rate, or a PNG folder)")
+    up = sub.add_parser("upscale", parents=[common], help="IN (video or frame folder) -> OUT (.mp4 at twice the frame rate, or a PNG folder)")
     up.add_argument("input", help="a video file or a folder of frames")
     up.add_argument("output", help="an .mp4 file, or a folder for PNG frames")
     up.add_argument("--weights", help="a checkpoint (ours or the authors'); default: the shipped model")
@@ -219,7 +225,7 @@ def make_parser() -> argparse.ArgumentParser:
     up.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     up.set_defaults(run=cmd_upscale)
 
-    ev = sub.add_parser("evaluate", help="the network and the baselines with the paper's protocol")
+    ev = sub.add_parser("evaluate", parents=[common], help="the network and the baselines with the paper's protocol")
     ev.add_argument("--vid4", help="a Vid4 folder (GT/<clip>/*.png and BIx4/<clip>/*.png)")
     ev.add_argument("--vimeo", help="a Vimeo-90K septuplet folder (test split)")
     ev.add_argument("--vimeo-list", help="only the septuplets named in this file (e.g. a Fast/Medium/Slow list)")
@@ -238,7 +244,7 @@ def make_parser() -> argparse.ArgumentParser:
     ev.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     ev.set_defaults(run=cmd_evaluate)
 
-    tr = sub.add_parser("train", help="train on footage (--videos) or Vimeo-90K (--vimeo); torchrun for several GPUs")
+    tr = sub.add_parser("train", parents=[common], help="train on footage (--videos) or Vimeo-90K (--vimeo); torchrun for several GPUs")
     tr.add_argument("--videos", nargs="*", help="training videos (files or frame folders)")
     tr.add_argument("--vimeo", help="a Vimeo-90K septuplet folder (train split)")
     tr.add_argument("--max-frames", type=int, help="use at most this many frames of each video")
@@ -267,13 +273,61 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM (what timeout, docker and systemd send), raised in the main thread like Ctrl-C's KeyboardInterrupt, so
+    that every output in progress is removed on the way out."""
+
+
+def _terminate(signum, frame):
+    raise Terminated()
+
+
+def describe(err: BaseException) -> str:
+    """The one line a user reads for an expected failure: the library's own message, or an operating-system error
+    in plain words with the file it concerns."""
+    if isinstance(err, OSError) and not isinstance(err, (FileNotFoundError, FileExistsError)) and err.strerror:
+        where = f" ({err.filename})" if err.filename else ""
+        advice = {errno.ENOSPC: "; free some space or write elsewhere",
+                  errno.EACCES: "; choose a place you may write to", errno.EROFS: "; choose a writable place",
+                  errno.ENAMETOOLONG: "; use a shorter name"}.get(err.errno, "")
+        return f"{err.strerror}{where}{advice}"
+    if isinstance(err, torch.OutOfMemoryError) or "can't allocate memory" in str(err):
+        return ("not enough memory for this input; upscale with --tile N (e.g. --tile 128) or use a smaller "
+                f"--window ({str(err).strip().splitlines()[0][:200]})")
+    return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    """Run ``python -m zsm``: 0 on success; on an expected failure one ``zsm: error: ...`` line on stderr and 2;
+    130 after Ctrl-C and 143 after SIGTERM (outputs in progress removed). An unexpected exception is a bug: one
+    line that says so, or its traceback with ``--debug`` or ``ZSM_DEBUG=1``."""
     args = make_parser().parse_args(argv)
+    debug = getattr(args, "debug", False) or os.environ.get("ZSM_DEBUG", "") not in ("", "0")
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         return args.run(args)
-    except (UserError, ValueError, FileNotFoundError, FileExistsError, RuntimeError) as err:
-        print(f"zsm: error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
-        print("zsm: interrupted", file=sys.stderr)
+        print("zsm: interrupted; no partial output was left", file=sys.stderr)
         return 130
+    except Terminated:
+        print("zsm: terminated (SIGTERM); no partial output was left", file=sys.stderr)
+        return 143
+    except EXPECTED as err:
+        if debug:
+            raise
+        print(f"zsm: error: {describe(err)}", file=sys.stderr)
+        return 2
+    except Exception as err:  # noqa: BLE001 - the contract: one line, also for what we did not foresee
+        if debug:
+            raise
+        print(f"zsm: error: internal error, a bug in zsm ({type(err).__name__}: {describe(err)}); please report it "
+              "with the traceback that --debug (or ZSM_DEBUG=1) prints", file=sys.stderr)
+        return 70
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+
+
+# Failures that come from what the user gave or from the machine (files, disk, memory), not from a bug.
+EXPECTED = (UserError, ValueError, OSError, RuntimeError)
