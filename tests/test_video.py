@@ -74,7 +74,7 @@ def test_existing_outputs_are_not_overwritten_unless_asked(tmp_path):
     write_video(tmp_path / "v.mp4", clip[:2], fps=25, overwrite=True)
     assert len(read_video(tmp_path / "v.mp4")[0]) == 2
     write_frames(tmp_path / "f", clip)
-    with pytest.raises(FileExistsError, match="3 image files"):
+    with pytest.raises(FileExistsError, match="already holds 3 files"):
         write_frames(tmp_path / "f", clip)
     with pytest.raises(ValueError, match="uint8 RGB"):
         write_frames(tmp_path / "f", clip.astype(np.float32), overwrite=True)  # refused before deleting anything

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import os
 import signal
 import sys
@@ -89,6 +88,7 @@ def cmd_upscale(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from .eval import BicubicAverage, FlowThenBicubic, evaluate, format_table, summarise
+    from .eval.evaluate import save_table
     from .eval.sets import evaluation_clips
 
     if args.frames < 3 or args.frames % 2 == 0:
@@ -116,9 +116,7 @@ def cmd_evaluate(args) -> int:
     rows = summarise(evaluate(methods, clips, window=args.window, tile=args.tile, ssim=not args.no_ssim, progress=say))
     print(format_table(rows))
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps({"rows": rows, "protocol": "PSNR/SSIM on Y (BT.601), 8-bit, no border crop, "
-                                   f"windows of {args.window} inputs sharing one frame"}, indent=1))
+        save_table(rows, out, window=args.window, overwrite=args.overwrite)
         print(f"wrote {out}", file=sys.stderr)
     return 0
 

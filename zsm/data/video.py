@@ -28,13 +28,15 @@ from typing import Iterable, Iterator, List, Tuple, Union
 
 import numpy as np
 
+from ..outputs import atomic_file, atomic_folder
+
 try:
     import cv2
 except ImportError as error:  # pragma: no cover - depends on the environment
     raise ImportError("zsm.data.video needs OpenCV: pip install opencv-python-headless") from error
 
 __all__ = ["IMAGE_SUFFIXES", "VideoInfo", "probe_video", "read_video", "iter_video", "read_image",
-           "list_frames", "read_frames", "write_video", "write_frames"]
+           "list_frames", "read_frames", "write_video", "write_frames", "is_frame_file"]
 
 PathLike = Union[str, os.PathLike]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
@@ -250,11 +252,24 @@ def _frames_of(frames) -> Iterable:
     return frames
 
 
+def _count_frames(path: Path) -> int:
+    """Frames that OpenCV decodes from a video file (0 when it does not open)."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        count = 0
+        while capture.isOpened() and capture.grab():
+            count += 1
+        return count
+    finally:
+        capture.release()
+
+
 def write_video(path: PathLike, frames, fps: float, overwrite: bool = False) -> Path:
     """Write frames to an MP4 file (MPEG-4 Part 2, lossy; see the module docstring).
 
-    The file is written under a temporary name beside ``path`` and renamed when complete, so a failure never
-    leaves a truncated video at ``path``.
+    The file is written under a temporary name beside ``path`` (:func:`zsm.outputs.atomic_file`), re-opened and its
+    frames counted, and renamed into place only when every frame is there: a failure, Ctrl-C or a full disk never
+    leaves a truncated video at ``path``, and an existing ``path`` is replaced only by a whole new video.
 
     Args:
         path: the output file; it must end in ``.mp4``. Missing parent folders are created.
@@ -269,82 +284,80 @@ def write_video(path: PathLike, frames, fps: float, overwrite: bool = False) -> 
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is False.
         ValueError: not ``.mp4``, fps <= 0, bad frames, odd size, or no frames at all.
-        RuntimeError: OpenCV could not open an encoder.
+        OSError: the encoder could not be opened, or the written file does not hold every frame (e.g. a full disk).
     """
     path = Path(path)
     if path.suffix.lower() != ".mp4":
         raise ValueError(f"write_video writes .mp4 files, got {path.name!r}")
     if not (isinstance(fps, (int, float)) and np.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be a positive number, got {fps!r}")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.stem}.partial.mp4")
-    writer, shape = None, None
-    try:
-        for index, frame in enumerate(_frames_of(frames)):
-            frame = _check_frame(frame, index, shape)
+    with atomic_file(path, overwrite) as partial:
+        writer, shape, written = None, None, 0
+        try:
+            for index, frame in enumerate(_frames_of(frames)):
+                frame = _check_frame(frame, index, shape)
+                if writer is None:
+                    shape = frame.shape
+                    if shape[0] % 2 or shape[1] % 2:
+                        raise ValueError(f"MP4 (mp4v) needs even width and height, got {shape[1]}x{shape[0]}; "
+                                         "crop a pixel or use write_frames")
+                    writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), float(fps),
+                                             (shape[1], shape[0]))
+                    if not writer.isOpened():
+                        raise OSError(f"OpenCV could not open an mp4v encoder to write {path}")
+                writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+                written += 1
             if writer is None:
-                shape = frame.shape
-                if shape[0] % 2 or shape[1] % 2:
-                    raise ValueError(f"MP4 (mp4v) needs even width and height, got {shape[1]}x{shape[0]}; "
-                                     "crop a pixel or use write_frames")
-                writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), float(fps),
-                                         (shape[1], shape[0]))
-                if not writer.isOpened():
-                    raise RuntimeError(f"OpenCV could not open an mp4v encoder for {partial}")
-            writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-        if writer is None:
-            raise ValueError("no frames to write")
-        writer.release()
-        writer = None
-        os.replace(partial, path)
-    finally:
-        if writer is not None:
-            writer.release()
-        if partial.exists():
-            partial.unlink()
+                raise ValueError("no frames to write")
+        finally:
+            if writer is not None:
+                writer.release()
+        found = _count_frames(partial)
+        if found != written:
+            raise OSError(f"writing {path} failed: the encoded file holds {found} of the {written} frames "
+                          "(is the disk full?); nothing was written")
     return path
+
+
+def is_frame_file(path: Path) -> bool:
+    """Whether ``path`` is a frame file that :func:`write_frames` writes (``00000012.png``)."""
+    return path.is_file() and re.fullmatch(r"\d{8}\.png", path.name) is not None
 
 
 def write_frames(folder: PathLike, frames, overwrite: bool = False, start: int = 0) -> List[Path]:
     """Write frames as lossless PNG files ``00000000.png``, ``00000001.png``, ... into a folder.
 
+    The frames go into a temporary folder beside ``folder`` (:func:`zsm.outputs.atomic_folder`), which becomes
+    ``folder`` only when every frame is written: a failure, Ctrl-C or a full disk leaves ``folder`` as it was.
+
     Args:
-        folder: the output folder, created if missing.
+        folder: the output folder.
         frames: (T, H, W, 3) uint8 RGB, or any iterable of (H, W, 3) uint8 RGB frames.
-        overwrite (bool): if the folder already holds image files, delete those image files first (other files
-            are left alone). Default: False, and then such a folder is an error.
+        overwrite (bool): replace a folder of frames written earlier. A folder that holds any other file is never
+            replaced (nothing zsm did not write is deleted). Default: False, and then a folder with files is an error.
         start (int): number of the first file. Default: 0.
 
     Returns:
         list of Path: the files written, in order.
 
     Raises:
-        FileExistsError: the folder holds image files and ``overwrite`` is False.
-        ValueError: ``folder`` is a file, bad frames, or no frames at all.
-        OSError: a file could not be written.
+        FileExistsError: the folder holds files and ``overwrite`` is False.
+        ValueError: ``folder`` is a file or holds files zsm did not write, bad frames, or no frames at all.
+        OSError: a file could not be written (e.g. a full disk).
     """
     folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise ValueError(f"expected a folder to write frames into, got a file: {folder}")
     frames = iter(_frames_of(frames))
     first = next(frames, None)
     if first is None:
         raise ValueError("no frames to write")
-    first = _check_frame(first, 0)  # checked before any old frame is deleted
-    if folder.is_dir():
-        old = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
-        if old and not overwrite:
-            raise FileExistsError(f"{folder} already holds {len(old)} image files; pass overwrite=True to replace them")
-        for p in old:
-            p.unlink()
-    folder.mkdir(parents=True, exist_ok=True)
-    written: List[Path] = []
-    for i, frame in enumerate(itertools.chain([first], frames)):
-        frame = _check_frame(frame, i, first.shape)
-        name = folder / f"{start + i:08d}.png"
-        if not cv2.imwrite(str(name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)):
-            raise OSError(f"OpenCV could not write {name}")
-        written.append(name)
-    return written
+    first = _check_frame(first, 0)  # checked before anything is written
+    names: List[str] = []
+    with atomic_folder(folder, overwrite, ours=is_frame_file) as partial:
+        for i, frame in enumerate(itertools.chain([first], frames)):
+            frame = _check_frame(frame, i, first.shape)
+            name = f"{start + i:08d}.png"
+            if not cv2.imwrite(str(partial / name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)):
+                raise OSError(f"could not write frame {i} of {folder} (is the disk full or read-only?); "
+                              "nothing was written")
+            names.append(name)
+    return [folder / n for n in names]

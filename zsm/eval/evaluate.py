@@ -11,16 +11,19 @@ frames (even outputs) and interpolated frames (odd outputs) are also averaged se
 """
 from __future__ import annotations
 
+import json
+import math
 import time
 from dataclasses import asdict, dataclass
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 import numpy as np
 
+from ..outputs import atomic_file
 from ..upscale import upscale_frames
 from .metrics import psnr_y, ssim_y
 
-__all__ = ["ClipScore", "score_frames", "evaluate_clip", "evaluate", "summarise", "format_table", "held_out_validator"]
+__all__ = ["ClipScore", "score_frames", "evaluate_clip", "evaluate", "summarise", "format_table", "save_table", "held_out_validator"]
 
 
 @dataclass
@@ -124,6 +127,20 @@ def format_table(rows: List[dict]) -> str:
            for line in lines]
     out.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(out)
+
+
+def save_table(rows: List[dict], path, window: int = 4, overwrite: bool = False) -> None:
+    """:func:`summarise` rows as strict JSON (a score not computed, e.g. SSIM with ``ssim=False``, is ``null``),
+    written atomically, with the protocol they were measured with.
+
+    Raises:
+        FileExistsError: ``path`` exists and ``overwrite`` is False. OSError: it cannot be written.
+    """
+    clean = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()} for r in rows]
+    table = {"rows": clean, "protocol": "PSNR/SSIM on Y (BT.601), 8-bit, no border crop, "
+             f"windows of {window} inputs sharing one frame"}
+    with atomic_file(path, overwrite) as tmp:
+        tmp.write_text(json.dumps(table, indent=1, allow_nan=False))
 
 
 def held_out_validator(clip, frames: int = 7):

@@ -14,7 +14,6 @@ this module knows where they lie in the folder and what a resumed run must put b
 from __future__ import annotations
 
 import json
-import os
 import random
 import re
 from pathlib import Path
@@ -22,6 +21,8 @@ from typing import Optional
 
 import numpy as np
 import torch
+
+from ..outputs import atomic_file
 
 
 __all__ = ["checkpoint_dir", "latest_checkpoint", "rng_state", "set_rng_state", "write_curves"]
@@ -66,7 +67,5 @@ def set_rng_state(state: dict) -> None:
 
 def write_curves(run_dir: Path, curves: dict) -> None:
     """``run_dir/curves.json``, replaced atomically, so a reader never sees half a file."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    tmp = run_dir / "curves.json.tmp"
-    tmp.write_text(json.dumps(curves))
-    os.replace(tmp, run_dir / "curves.json")
+    with atomic_file(Path(run_dir) / "curves.json", overwrite=True) as tmp:
+        tmp.write_text(json.dumps(curves))

@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-import tempfile
 from pathlib import Path
 from typing import Dict, Union
 
 import torch
 from torch import Tensor
+
+from ..outputs import atomic_file
 
 __all__ = ["PathLike", "safe_torch_load", "atomic_torch_save", "state_dict_digest", "listing"]
 
@@ -50,20 +51,19 @@ def safe_torch_load(path: PathLike, map_location="cpu"):
 
 
 def atomic_torch_save(obj, path: PathLike) -> None:
-    """``torch.save`` to a temporary file beside ``path``, then rename: a crash never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """``torch.save`` to a temporary file beside ``path``, then rename: a crash never leaves half a file.
+
+    Raises:
+        OSError: the file could not be written (a full disk, a read-only folder), with ``path`` in the message.
+    """
+    with atomic_file(path, overwrite=True) as tmp:
+        try:
+            with open(tmp, "wb") as f:
+                torch.save(obj, f)
+                f.flush()
+                os.fsync(f.fileno())
+        except RuntimeError as err:  # torch's writer reports a full disk as "enforce fail at inline_container.cc"
+            raise OSError(f"could not write {path} (is the disk full?): {str(err).strip().splitlines()[0][:160]}") from None
 
 
 def state_dict_digest(state_dict: Dict[str, Tensor]) -> str:
