@@ -69,6 +69,12 @@ def cmd_upscale(args) -> int:
 
     if args.window < 2:
         raise UserError(f"--window must be at least 2, got {args.window}")
+    if args.fps is not None and not args.fps > 0:
+        raise UserError(f"--fps must be a positive number of input frames per second, got {args.fps:g}")
+    if args.tile is not None and args.tile < 1:
+        raise UserError(f"--tile must be at least 1 LR pixel, got {args.tile}")
+    if args.overlap < 0:
+        raise UserError(f"--overlap must be at least 0, got {args.overlap}")
     device = pick_device(args.device)
     for flag, on in (("--half", args.half), ("--bf16", args.bf16), ("--cuda-graph", args.cuda_graph)):
         if on and device.type != "cuda":
@@ -79,8 +85,11 @@ def cmd_upscale(args) -> int:
     if args.half:
         model = model.half()
     runner = accelerated(model, bf16=args.bf16, cuda_graph=args.cuda_graph)
+    warned = []
     frames, fps = upscale_video(runner, args.input, args.output, window=args.window, tile=args.tile,
-                                overlap=args.overlap, fps=args.fps, overwrite=args.overwrite)
+                                overlap=args.overlap, fps=args.fps, overwrite=args.overwrite, warn=warned.append)
+    for message in warned:
+        print(f"zsm: warning: {message}", file=sys.stderr)
     mp4 = Path(args.output).suffix.lower() == ".mp4"
     print(f"wrote {args.output}: {frames} frames" + (f" at {fps:g} frames/s" if mp4 else ""))
     return 0

@@ -10,6 +10,7 @@ so that memory depends on the tile size, not on the frame size; the overlap is c
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 from pathlib import Path
 from typing import Callable, Deque, Iterable, Iterator, List, Optional, Tuple
@@ -82,7 +83,7 @@ def upscale_window(model: Callable[[Tensor], Tensor], clip: Tensor, scale: int =
     """
     _, t, _, h, w = clip.shape
     if tile is None or (tile >= h and tile >= w):
-        out = model(clip)
+        out = _finite(model(clip))
         if not uint8:
             return out
         pixels = torch.empty(out.shape, dtype=torch.uint8, device=out.device)
@@ -94,11 +95,18 @@ def upscale_window(model: Callable[[Tensor], Tensor], clip: Tensor, scale: int =
     out = None
     for y0, y1, ky0, ky1 in _tiles(h, tile, overlap):
         for x0, x1, kx0, kx1 in _tiles(w, tile, overlap):
-            part = model(clip[..., y0:y1, x0:x1])  # (1, 2T-1, 3, s*(y1-y0), s*(x1-x0))
+            part = _finite(model(clip[..., y0:y1, x0:x1]))  # (1, 2T-1, 3, s*(y1-y0), s*(x1-x0))
             if out is None:
                 out = part.new_empty(1, 2 * t - 1, 3, scale * h, scale * w, dtype=torch.uint8 if uint8 else None)
             kept = part[..., scale * (ky0 - y0): scale * (ky1 - y0), scale * (kx0 - x0): scale * (kx1 - x0)]
             out[..., scale * ky0: scale * ky1, scale * kx0: scale * kx1] = to_uint8(kept) if uint8 else kept
+    return out
+
+
+def _finite(out: Tensor) -> Tensor:
+    """The model's output, refused when it holds NaN or infinity (damaged weights give black or garbage frames)."""
+    if out.is_floating_point() and not bool(torch.isfinite(out).all()):
+        raise ValueError("the model produced NaN or infinite values; its weights may be damaged")
     return out
 
 
@@ -135,7 +143,8 @@ def upscale_frames(model, frames: Iterable[np.ndarray], window: int = 4, tile: O
         np.ndarray: output frames in order, (sH, sW, 3) uint8; output 2i is input i, 2i+1 lies between.
 
     Raises:
-        ValueError: fewer than 2 frames, frames of different sizes or not (H, W, 3) uint8, window < 2.
+        ValueError: fewer than 2 frames, frames of different sizes or not (H, W, 3) uint8, window < 2, a model output
+            with NaN or infinity.
     """
     if window < 2:
         raise ValueError(f"the window must hold at least 2 frames, got {window}")
@@ -170,27 +179,52 @@ def upscale_frames(model, frames: Iterable[np.ndarray], window: int = 4, tile: O
         raise ValueError(f"a video needs at least 2 frames to interpolate between, got {read[0]}")
 
 
+def check_placement(source: Path, target: Path) -> None:
+    """Refuse an output that is, holds, or lies inside the input, and an output that is neither ``.mp4`` nor a folder.
+
+    Raises:
+        ValueError: with the reason.
+    """
+    src, out = source.resolve(), target.resolve()
+    if src == out:
+        raise ValueError(f"the output must not be the input ({target}); choose another output")
+    if out.is_relative_to(src):
+        raise ValueError(f"the output {target} lies inside the input folder {source}; it would be read as frames "
+                         "next time: put it outside")
+    if src.is_relative_to(out):
+        raise ValueError(f"the input {source} lies inside the output {target}, which would replace it")
+    if target.suffix and target.suffix.lower() != ".mp4" and not target.is_dir():
+        raise ValueError(f"unknown output type {target.suffix!r} ({target}): give an .mp4 file, or a folder "
+                         "(a name without an extension) for PNG frames")
+
+
 def upscale_video(model, source, target, window: int = 4, tile: Optional[int] = None, overlap: int = 16,
-                  fps: Optional[float] = None, overwrite: bool = False, progress: bool = True) -> Tuple[int, float]:
+                  fps: Optional[float] = None, overwrite: bool = False, progress: bool = True,
+                  warn=None) -> Tuple[int, float]:
     """A video file or frame folder through ``model`` into ``target``: an ``.mp4`` at twice the frame rate, or a
-    folder of PNG frames (what ``python -m zsm upscale`` does).
+    folder of PNG frames (what ``python -m zsm upscale`` does). The output appears whole, or not at all.
 
     Args:
         model: as for :func:`upscale_frames` (e.g. :func:`zsm.load_default_model`, or a :class:`zsm.graphs.GraphedModel`).
         source: a video file or a folder of frames; never written to.
-        target: an ``.mp4`` file, or a folder for PNG frames.
+        target: an ``.mp4`` file, or a folder (a name without extension) for PNG frames.
         window, tile, overlap: see :func:`upscale_frames`.
-        fps (float, optional): the input's frame rate; default: the video's, or 25 for a frame folder.
-        overwrite (bool): replace an existing ``target``.
+        fps (float, optional): the input's frame rate, > 0; default: the video's, or 25 for a frame folder.
+        overwrite (bool): replace an existing ``target`` (once the new one is complete).
         progress (bool): show a progress bar of frames written (on stderr).
+        warn (callable, optional): called with a message when the video decodes to fewer frames than its
+            container announces; default: :func:`warnings.warn`.
 
     Returns:
         (frames, fps): output frames written and the output frame rate (twice the input's).
 
     Raises:
         FileNotFoundError: no ``source``. FileExistsError: ``target`` exists and not ``overwrite``.
-        ValueError: ``target`` is ``source``, fewer than 2 frames, a bad window, frames that cannot be read.
+        ValueError: a bad placement or output type (:func:`check_placement`), a bad ``fps`` or window, fewer than
+            2 frames, frames that cannot be read, a model that outputs NaN or infinity.
     """
+    import warnings
+
     from tqdm.auto import tqdm
 
     from .data.video import iter_video, list_frames, probe_video, write_frames, write_video
@@ -198,21 +232,35 @@ def upscale_video(model, source, target, window: int = 4, tile: Optional[int] = 
     source, target = Path(source), Path(target)
     if not source.exists():
         raise FileNotFoundError(f"no such video file or frame folder: {source}")
-    if source.resolve() == target.resolve():
-        raise ValueError("the output must not be the input")
+    if not (source.is_dir() or source.is_file()):
+        raise ValueError(f"{source} is neither a video file nor a folder of frames")
+    check_placement(source, target)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
     if window < 2:
         raise ValueError(f"the window must hold at least 2 frames, got {window}")
+    if fps is not None and not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+        raise ValueError(f"the input frame rate must be a positive number, got {fps!r}")
     if source.is_dir():
         count, fps = len(list_frames(source)), fps or 25.0
     else:
         info = probe_video(source)
-        count, fps = info.frames, fps or info.fps
+        count = info.frames
+        if fps is None:
+            if not (math.isfinite(info.fps) and info.fps > 0):
+                raise ValueError(f"{source} does not say its frame rate; give it with --fps")
+            fps = info.fps
     if 0 < count < 2:  # a container's count can be wrong; the stream itself is checked again while reading
         raise ValueError(f"{source} has {count} frame; a video needs at least 2 frames to interpolate between")
-    frames = (frame for chunk in iter_video(source, chunk_size=window) for frame in chunk)
-    outputs = upscale_frames(model, frames, window=window, tile=tile, overlap=overlap)
+    read = [0]
+
+    def frames():
+        for chunk in iter_video(source, chunk_size=window):
+            for frame in chunk:
+                read[0] += 1
+                yield frame
+
+    outputs = upscale_frames(model, frames(), window=window, tile=tile, overlap=overlap)
     bar = tqdm(outputs, total=max(2 * count - 1, 1), unit="frame", desc="upscale", dynamic_ncols=True, leave=False,
                disable=not progress)
     try:
@@ -222,4 +270,7 @@ def upscale_video(model, source, target, window: int = 4, tile: Optional[int] = 
             write_frames(target, bar, overwrite=overwrite)
     finally:
         bar.close()
+    if source.is_file() and read[0] < count:
+        (warn or warnings.warn)(f"{source}: its container announces {count} frames but only {read[0]} could be "
+                                "decoded (a truncated or damaged file?); the output covers those")
     return bar.n, 2 * fps
