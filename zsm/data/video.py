@@ -22,6 +22,8 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, List, Tuple, Union
@@ -40,6 +42,47 @@ __all__ = ["IMAGE_SUFFIXES", "VideoInfo", "probe_video", "read_video", "iter_vid
 
 PathLike = Union[str, os.PathLike]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+class _Quiet:
+    """Keep what OpenCV, FFmpeg and libpng print from C to file descriptor 2 while a call runs (it would land above
+    the one error line); ``said`` holds the last such line, for an error message. Only the call is wrapped, never a
+    ``yield``, so the caller's own output (a progress bar) still reaches the terminal."""
+
+    def __init__(self):
+        self.said = ""
+        self._sink = None
+
+    def __call__(self, fn, *args):
+        if self._sink is None:
+            self._sink = tempfile.TemporaryFile()
+        saved = os.dup(2)
+        try:
+            sys.stderr.flush()
+            os.dup2(self._sink.fileno(), 2)
+            return fn(*args)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            if self._sink.tell():
+                self._sink.seek(0)
+                lines = [line.strip() for line in self._sink.read().decode(errors="replace").splitlines() if line.strip()]
+                self.said = lines[-1] if lines else self.said
+                self._sink.seek(0)
+                self._sink.truncate()
+
+    def close(self):
+        if self._sink is not None:
+            self._sink.close()
+
+
+def _quietly(fn, *args):
+    """``fn(*args)`` with what C code prints to stderr kept back; returns (result, its last line)."""
+    quiet = _Quiet()
+    try:
+        return quiet(fn, *args), quiet.said
+    finally:
+        quiet.close()
 
 
 @dataclass(frozen=True)
@@ -63,10 +106,11 @@ def _existing_file(path: PathLike) -> Path:
 
 def _open(path: PathLike) -> "cv2.VideoCapture":
     path = _existing_file(path)
-    capture = cv2.VideoCapture(str(path))
+    capture, said = _quietly(cv2.VideoCapture, str(path))
     if not capture.isOpened():
         capture.release()
-        raise ValueError(f"cannot decode {path}: not a video OpenCV can read, or a corrupt file")
+        raise ValueError(f"cannot decode {path}: not a video OpenCV can read, or a corrupt file"
+                         + (f" ({said.split('] ', 1)[-1]})" if said else ""))
     return capture
 
 
@@ -123,11 +167,12 @@ def _iter_folder(source: PathLike, chunk_size: int) -> Iterator[np.ndarray]:
 
 def _iter_file(source: PathLike, chunk_size: int) -> Iterator[np.ndarray]:
     capture = _open(source)
+    quiet = _Quiet()
     try:
         chunk: List[np.ndarray] = []
         count = 0
         while True:
-            ok, frame = capture.read()
+            ok, frame = quiet(capture.read)
             if not ok:
                 break
             chunk.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))  # (H, W, 3) BGR -> RGB
@@ -141,6 +186,7 @@ def _iter_file(source: PathLike, chunk_size: int) -> Iterator[np.ndarray]:
             raise ValueError(f"{source} holds no decodable frame (empty or corrupt video)")
     finally:
         capture.release()
+        quiet.close()
 
 
 def read_video(path: PathLike) -> Tuple[np.ndarray, float]:
@@ -204,7 +250,11 @@ def read_image(path: PathLike) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no such image file: {path}")
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # (H, W, 3) uint8 BGR, or None
+    try:
+        image, _ = _quietly(cv2.imread, str(path), cv2.IMREAD_COLOR)  # (H, W, 3) uint8 BGR, or None
+    except cv2.error as err:  # e.g. a header that declares more pixels than OpenCV will allocate
+        reason = "larger than OpenCV reads" if "MAX_IMAGE_PIXELS" in str(err) else str(err).strip().splitlines()[-1]
+        raise ValueError(f"cannot read the image {path}: {reason}") from None
     if image is None:
         raise ValueError(f"cannot decode the image {path} (corrupt or not an image)")
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
@@ -254,14 +304,16 @@ def _frames_of(frames) -> Iterable:
 
 def _count_frames(path: Path) -> int:
     """Frames that OpenCV decodes from a video file (0 when it does not open)."""
-    capture = cv2.VideoCapture(str(path))
+    capture, _ = _quietly(cv2.VideoCapture, str(path))
+    quiet = _Quiet()
     try:
         count = 0
-        while capture.isOpened() and capture.grab():
+        while capture.isOpened() and quiet(capture.grab):
             count += 1
         return count
     finally:
         capture.release()
+        quiet.close()
 
 
 def write_video(path: PathLike, frames, fps: float, overwrite: bool = False) -> Path:
@@ -291,6 +343,7 @@ def write_video(path: PathLike, frames, fps: float, overwrite: bool = False) -> 
         raise ValueError(f"write_video writes .mp4 files, got {path.name!r}")
     if not (isinstance(fps, (int, float)) and np.isfinite(fps) and fps > 0):
         raise ValueError(f"fps must be a positive number, got {fps!r}")
+    quiet = _Quiet()
     with atomic_file(path, overwrite) as partial:
         writer, shape, written = None, None, 0
         try:
@@ -301,17 +354,18 @@ def write_video(path: PathLike, frames, fps: float, overwrite: bool = False) -> 
                     if shape[0] % 2 or shape[1] % 2:
                         raise ValueError(f"MP4 (mp4v) needs even width and height, got {shape[1]}x{shape[0]}; "
                                          "crop a pixel or use write_frames")
-                    writer = cv2.VideoWriter(str(partial), cv2.VideoWriter_fourcc(*"mp4v"), float(fps),
-                                             (shape[1], shape[0]))
+                    writer, _ = _quietly(cv2.VideoWriter, str(partial), cv2.VideoWriter_fourcc(*"mp4v"), float(fps),
+                                         (shape[1], shape[0]))
                     if not writer.isOpened():
                         raise OSError(f"OpenCV could not open an mp4v encoder to write {path}")
-                writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+                quiet(writer.write, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
                 written += 1
             if writer is None:
                 raise ValueError("no frames to write")
         finally:
             if writer is not None:
-                writer.release()
+                quiet(writer.release)
+            quiet.close()
         found = _count_frames(partial)
         if found != written:
             raise OSError(f"writing {path} failed: the encoded file holds {found} of the {written} frames "
@@ -356,8 +410,9 @@ def write_frames(folder: PathLike, frames, overwrite: bool = False, start: int =
         for i, frame in enumerate(itertools.chain([first], frames)):
             frame = _check_frame(frame, i, first.shape)
             name = f"{start + i:08d}.png"
-            if not cv2.imwrite(str(partial / name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR)):
-                raise OSError(f"could not write frame {i} of {folder} (is the disk full or read-only?); "
-                              "nothing was written")
+            ok, said = _quietly(cv2.imwrite, str(partial / name), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+            if not ok:
+                raise OSError(f"could not write frame {i} of {folder} (is the disk full or read-only?"
+                              + (f" {said}" if said else "") + "); nothing was written")
             names.append(name)
     return [folder / n for n in names]

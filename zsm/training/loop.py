@@ -28,8 +28,10 @@ from torch.utils.data import DataLoader, Sampler
 
 from ..net.config import ZSMConfig
 from ..net.model import ZoomingSlowMo
+from ..outputs import check_writable, remove_stale_partials
 from ..weights.checkpoint import load_training_checkpoint, save_checkpoint, save_training_checkpoint
-from .runs import checkpoint_dir, latest_checkpoint, rng_state, set_rng_state, write_curves
+from .runs import (DEFINING, checkpoint_dir, clear_run, definition_changes, latest_checkpoint, rng_state, run_files,
+                   set_rng_state, write_curves, write_definition)
 
 __all__ = ["TrainConfig", "charbonnier", "make_optimizer", "amp_dtype", "train", "latest_checkpoint", "TrainingDiverged"]
 
@@ -178,7 +180,7 @@ def amp_dtype(amp: str, device) -> Optional[torch.dtype]:
 
 
 def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None, resume: bool = False,
-          progress: bool = True):
+          progress: bool = True, start_over: bool = False, allow_changes: bool = False):
     """Train a ZoomingSlowMo on ``dataset`` as ``cfg`` says; return the model and its curves.
 
     Args:
@@ -188,8 +190,13 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
         validate (callable, optional): ``validate(model) -> dict`` of numbers (e.g. PSNR-Y on a held-out clip),
             run on rank 0 every ``cfg.val_every`` steps and at the end.
         device (str, optional): "cpu", "cuda", "cuda:N"; default: the local GPU if there is one, else CPU.
-        resume (bool): continue from the latest checkpoint in ``cfg.run_dir`` if there is one.
+        resume (bool): continue from the latest checkpoint in ``cfg.run_dir`` if there is one. A run folder that
+            already holds a run is refused without it, so that no run is ever replaced by accident.
         progress (bool): show a progress bar (rank 0).
+        start_over (bool): with ``resume=False``, delete the run files already in ``cfg.run_dir`` (checkpoints,
+            curves, model, ``run.json``; nothing else) and start a new run there.
+        allow_changes (bool): resume even though the run's definition (:data:`zsm.training.runs.DEFINING`, the
+            model config, the samples' ``describe()``) differs from the one it recorded in ``run.json``.
 
     Returns:
         (model, curves): the trained ZoomingSlowMo (unwrapped, in train mode, on ``device``) and the curves
@@ -198,6 +205,9 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
 
     Raises:
         TrainingDiverged: the loss stayed non-finite for ``cfg.max_bad_steps`` consecutive steps.
+        FileExistsError: ``cfg.run_dir`` holds a run and neither ``resume`` nor ``start_over`` was asked for.
+        ValueError: resuming a run whose definition changed, without ``allow_changes``.
+        OSError: the run folder cannot be written (checked before any training step).
     """
     rank, world, local_rank = _distributed()
     if device is None:
@@ -215,6 +225,10 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
     scaler = torch.amp.GradScaler(device.type, enabled=autocast_dtype == torch.float16)
     step, curves = 0, {"step": [], "loss": [], "lr": [], "its": [], "val": []}
 
+    definition = {"train": {k: v for k, v in asdict(cfg).items() if k in DEFINING},
+                  "model_config": model.config.to_dict(),
+                  "data": dataset.describe() if hasattr(dataset, "describe") else type(dataset).__name__}
+    _prepare_run_dir(run_dir, definition, resume, start_over, allow_changes, writer=rank == 0)
     latest = latest_checkpoint(run_dir) if resume else None
     if latest is not None:
         state = load_training_checkpoint(latest)  # onto the CPU, where the RNG states must be
@@ -317,6 +331,30 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
     if rank == 0:
         _export(model, run_dir, step, cfg, curves)
     return model, curves
+
+
+def _prepare_run_dir(run_dir: Path, definition: dict, resume: bool, start_over: bool, allow_changes: bool,
+                     writer: bool) -> None:
+    """Refuse to replace a run, or to resume one with another definition; check the folder can be written; clean
+    stale temporaries; record the definition. Every rank checks (so all of them stop together); ``writer`` writes."""
+    existing = run_files(run_dir)
+    if existing and not resume and not start_over:
+        raise FileExistsError(
+            f"{run_dir} already holds a training run ({len(existing)} files: {', '.join(p.name for p in existing[:3])}"
+            f"{', ...' if len(existing) > 3 else ''}); continue it with --resume, start over with --start-over "
+            "(deletes that run's checkpoints, curves and model), or choose another --run-dir")
+    changes = definition_changes(run_dir, definition) if resume and existing else []
+    if changes and not allow_changes:
+        raise ValueError(f"{run_dir} holds a run defined otherwise ({'; '.join(changes)}); resume it as it was, "
+                         "choose another --run-dir, or pass --allow-changes to continue it with these changes")
+    if not writer:
+        return
+    if existing and start_over and not resume:
+        print(f"starting over in {run_dir}: deleted the {len(clear_run(run_dir))} files of the run that was there")
+    check_writable(checkpoint_dir(run_dir) / "step-0000000.pt")  # before any step, not at the first checkpoint
+    for folder in (run_dir, checkpoint_dir(run_dir)):
+        remove_stale_partials(folder / "x", folder_wide=True)
+    write_definition(run_dir, definition)
 
 
 def _export(model, run_dir: Path, step: int, cfg: TrainConfig, curves: dict) -> None:

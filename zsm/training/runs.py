@@ -22,10 +22,16 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ..outputs import atomic_file
+from ..outputs import atomic_file, remove_stale_partials
 
 
-__all__ = ["checkpoint_dir", "latest_checkpoint", "rng_state", "set_rng_state", "write_curves"]
+__all__ = ["checkpoint_dir", "latest_checkpoint", "rng_state", "set_rng_state", "write_curves", "RUN_FILE",
+           "DEFINING", "run_files", "clear_run", "write_definition", "definition_changes"]
+
+RUN_FILE = "run.json"  # what defines the run: its configs and its data, written when it starts
+# The TrainConfig fields that define a run; the others (iterations, logging, checkpoints, workers) may change on resume.
+DEFINING = ("preset", "model", "batch_size", "lr_size", "learning_rate", "betas", "restart_every", "eta_min", "amp",
+            "seed")
 
 
 def checkpoint_dir(run_dir) -> Path:
@@ -69,3 +75,51 @@ def write_curves(run_dir: Path, curves: dict) -> None:
     """``run_dir/curves.json``, replaced atomically, so a reader never sees half a file."""
     with atomic_file(Path(run_dir) / "curves.json", overwrite=True) as tmp:
         tmp.write_text(json.dumps(curves))
+
+
+def run_files(run_dir) -> list:
+    """The files of a training run that this package wrote in ``run_dir`` (checkpoints, curves, model, definition)."""
+    run_dir = Path(run_dir)
+    found = [run_dir / n for n in ("model.pt", "curves.json", RUN_FILE) if (run_dir / n).is_file()]
+    folder = checkpoint_dir(run_dir)
+    if folder.is_dir():
+        found += sorted(p for p in folder.glob("step-*.pt") if re.fullmatch(r"step-\d+\.pt", p.name))
+    return found
+
+
+def clear_run(run_dir) -> list:
+    """Delete the run files of :func:`run_files` (nothing else) and stale temporaries; return what was deleted."""
+    files = run_files(run_dir)
+    for path in files:
+        path.unlink()
+    remove_stale_partials(Path(run_dir) / "model.pt", folder_wide=True)
+    remove_stale_partials(checkpoint_dir(run_dir) / "x", folder_wide=True)
+    return files
+
+
+def write_definition(run_dir, definition: dict) -> None:
+    """``run_dir/run.json``: what defines the run (see :data:`DEFINING` and the samples' ``describe()``)."""
+    with atomic_file(Path(run_dir) / RUN_FILE, overwrite=True) as tmp:
+        tmp.write_text(json.dumps(definition, indent=1, sort_keys=True))
+
+
+def definition_changes(run_dir, definition: dict) -> list:
+    """How ``definition`` differs from the one the run in ``run_dir`` recorded: ``["seed: 0 -> 1", ...]``
+    (empty when they agree, or when the run recorded none)."""
+    path = Path(run_dir) / RUN_FILE
+    if not path.is_file():
+        return []
+    try:
+        recorded = json.loads(path.read_text())
+    except ValueError:
+        raise ValueError(f"{path} is damaged (not JSON); move it away to resume without the check") from None
+    changes = []
+    for key in sorted(set(recorded) | set(definition)):
+        if json.loads(json.dumps(definition.get(key))) != recorded.get(key):
+            changes.append(f"{key}: {_short(recorded.get(key))} -> {_short(definition.get(key))}")
+    return changes
+
+
+def _short(value) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= 80 else text[:77] + "..."

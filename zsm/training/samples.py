@@ -12,6 +12,7 @@ gives the same sample, in any worker and on any rank, which is what makes resume
 """
 from __future__ import annotations
 
+import hashlib
 from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -34,18 +35,22 @@ class FootageWindows:
         scale (int): s. Default: 4.
     """
 
-    def __init__(self, clips: Sequence[np.ndarray], frames: int = 7, scale: int = 4):
+    def __init__(self, clips: Sequence[np.ndarray], frames: int = 7, scale: int = 4, names: Sequence[str] = ()):
         if frames < 3 or frames % 2 == 0:
             raise ValueError(f"a window needs an odd number of HR frames >= 3 (2T-1), got {frames}")
         self.frames, self.scale = frames, scale
+        self.names = [str(n) for n in names] or [f"clip {i}" for i in range(len(clips))]
+        self._digest = hashlib.sha256()
         self.hr: List[np.ndarray] = []
         self.lr: List[np.ndarray] = []
         for i, clip in enumerate(clips):
             clip = np.asarray(clip)
             if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8:
-                raise ValueError(f"clip {i}: expected uint8 frames (N, H, W, 3), got {clip.dtype} {clip.shape}")
+                raise ValueError(f"{self.names[i]}: expected uint8 frames (N, H, W, 3), got {clip.dtype} {clip.shape}")
             if len(clip) < frames:
-                raise ValueError(f"clip {i} has {len(clip)} frames; a training window needs {frames}")
+                raise ValueError(f"{self.names[i]} has {len(clip)} frames; a training window needs {frames}")
+            self._digest.update(f"{clip.shape}".encode())
+            self._digest.update(np.ascontiguousarray(clip).data)
             lr, hr = make_pair(clip, scale, lr_frames="all")  # LR of every frame; HR cropped to s * LR size
             self.hr.append(hr)
             self.lr.append(lr)
@@ -56,7 +61,14 @@ class FootageWindows:
     @classmethod
     def from_files(cls, videos: Sequence, max_frames: Optional[int] = None, **kwargs) -> "FootageWindows":
         """The windows of video files or frame folders, each read whole (or its first ``max_frames`` frames)."""
-        return cls([load_clip(v, 0, max_frames) for v in videos], **kwargs)
+        if max_frames is not None and max_frames < 1:
+            raise ValueError(f"max_frames must be at least 1, got {max_frames}")
+        return cls([load_clip(v, 0, max_frames) for v in videos], names=[str(v) for v in videos], **kwargs)
+
+    def describe(self) -> dict:
+        """What the windows are made of: the clips' names, sizes and a SHA-256 of their frames."""
+        return {"kind": "footage", "clips": self.names, "frames": [int(len(c)) for c in self.hr],
+                "window": self.frames, "sha256": self._digest.hexdigest()}
 
     def __len__(self) -> int:
         return int(self.counts.sum())
@@ -81,11 +93,15 @@ class VimeoWindows:
 
     def __init__(self, root, split: str = "train", scale: int = 4):
         self._load = load_vimeo_septuplet
-        self.root, self.names = root, vimeo_septuplets(root, split)
+        self.root, self.split, self.names = root, split, vimeo_septuplets(root, split)
         self.scale, self.frames = scale, 7
 
     def __len__(self) -> int:
         return len(self.names)
+
+    def describe(self) -> dict:
+        """What the windows are: the data set's folder, split and septuplet count."""
+        return {"kind": "vimeo", "root": str(self.root), "split": self.split, "septuplets": len(self.names)}
 
     def window(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
         hr = self._load(self.root, self.names[index])  # (7, H, W, 3) uint8
@@ -135,6 +151,11 @@ class WindowSamples(Dataset):
 
     def __len__(self) -> int:
         return self.length
+
+    def describe(self) -> dict:
+        """What defines these samples (a run records it, and resuming with other samples is refused)."""
+        source = self.source.describe() if hasattr(self.source, "describe") else {"kind": type(self.source).__name__}
+        return {"source": source, "lr_size": self.lr_size, "augment": self.augment, "seed": self.seed}
 
     def __getitem__(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng([self.seed, index])

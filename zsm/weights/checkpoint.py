@@ -79,11 +79,10 @@ def model_from_state(config: dict, state: Dict[str, Tensor], path: PathLike = "t
     missing = sorted(set(target) - set(state))
     unexpected = sorted(set(state) - set(target))
     wrong = sorted(k for k in set(target) & set(state) if target[k].shape != state[k].shape)
-    if missing or unexpected or wrong:
-        raise ValueError(
-            f"{path}: the weights do not fit its config: missing {listing(missing)}; "
-            f"unexpected {listing(unexpected)}; wrong shape {listing(wrong)}"
-        )
+    problems = [f"{what} {listing(names)}" for what, names in
+                (("missing", missing), ("unexpected", unexpected), ("of the wrong shape", wrong)) if names]
+    if problems:
+        raise ValueError(f"{path}: the weights do not fit its config: " + "; ".join(problems))
     model.to(stored_dtype(state)).load_state_dict(state)
     return model
 

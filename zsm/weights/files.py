@@ -39,9 +39,15 @@ def safe_torch_load(path: PathLike, map_location="cpu"):
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
+        # torch's message goes on to advise weights_only=False, the unsafe path: keep only what the file holds.
+        text = str(err)
+        detail = text.split("Unpickler error:", 1)[1].strip().splitlines()[0].strip() if "Unpickler error:" in text else ""
+        if "Unsupported global" not in detail:  # not a class or function to run: a damaged or foreign file
+            raise ValueError(f"could not read {path} as a PyTorch checkpoint; is it truncated or corrupt? "
+                             f"({detail or text.strip().splitlines()[0][:120]})") from None
         raise ValueError(
             f"refusing to load {path}: it holds objects other than tensors and plain containers, which would "
-            f"need arbitrary code to unpickle ({str(err).splitlines()[0]})"
+            f"need arbitrary code to unpickle ({detail})"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, KeyError, IndexError) as err:
         raise ValueError(
