@@ -228,7 +228,7 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
     definition = {"train": {k: v for k, v in asdict(cfg).items() if k in DEFINING},
                   "model_config": model.config.to_dict(),
                   "data": dataset.describe() if hasattr(dataset, "describe") else type(dataset).__name__}
-    _prepare_run_dir(run_dir, definition, resume, start_over, allow_changes, writer=rank == 0)
+    _prepare_run_dir(run_dir, definition, resume, start_over, allow_changes, writer=rank == 0, world=world)
     latest = latest_checkpoint(run_dir) if resume else None
     if latest is not None:
         state = load_training_checkpoint(latest)  # onto the CPU, where the RNG states must be
@@ -334,9 +334,10 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
 
 
 def _prepare_run_dir(run_dir: Path, definition: dict, resume: bool, start_over: bool, allow_changes: bool,
-                     writer: bool) -> None:
+                     writer: bool, world: int = 1) -> None:
     """Refuse to replace a run, or to resume one with another definition; check the folder can be written; clean
-    stale temporaries; record the definition. Every rank checks (so all of them stop together); ``writer`` writes."""
+    stale temporaries; record the definition. Every rank checks (so all of them stop together), all before
+    ``writer`` writes anything."""
     existing = run_files(run_dir)
     if existing and not resume and not start_over:
         raise FileExistsError(
@@ -347,6 +348,8 @@ def _prepare_run_dir(run_dir: Path, definition: dict, resume: bool, start_over: 
     if changes and not allow_changes:
         raise ValueError(f"{run_dir} holds a run defined otherwise ({'; '.join(changes)}); resume it as it was, "
                          "choose another --run-dir, or pass --allow-changes to continue it with these changes")
+    if world > 1:
+        dist.barrier()  # every rank has read the folder as it was
     if not writer:
         return
     if existing and start_over and not resume:
