@@ -213,7 +213,8 @@ class _Recorder:
         tagged = _tagged_deform_convs(model)  # refuses another model before any hook is in place
         self.handles = [model.register_forward_pre_hook(self._open, with_kwargs=True),
                         model.register_forward_hook(self._close)]
-        self.handles += [dcn.offset_mask.register_forward_hook(self._hook(name, dcn, tags)) for name, dcn, tags in tagged]
+        self.handles += [dcn.offset_mask.register_forward_hook(self._hook(name, dcn, tags))
+                         for name, dcn, tags in tagged]
 
     def remove(self) -> None:
         for handle in self.handles:
