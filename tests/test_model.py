@@ -116,14 +116,17 @@ def test_t_inputs_give_6_t_minus_1_interpolation_and_24_2t_minus_1_convlstm_reco
 
 
 def test_records_are_detached_copies_taken_per_pass_by_hooks_that_leave_with_the_block(tiny):
-    x = torch.rand(1, 2, 3, 8, 8)
+    x = torch.rand(2, 3, 3, 8, 8)  # B=2, T=3: each pair copied out of the batch, each pass a half of it
     with zsm.record_offsets(tiny) as records:
         tiny(x)
-        assert len(records) == 6 + 24 * 3  # filled when the pass ends
+        assert len(records) == 6 * 2 + 24 * 5  # filled when the pass ends
         tiny(x)
-        assert len(records) == 2 * (6 + 24 * 3)  # each pass adds its own
+        assert len(records) == 2 * (6 * 2 + 24 * 5)  # each pass adds its own
     assert not any(r.offset.requires_grad or r.mask.requires_grad for r in records)
-    assert len({r.offset.data_ptr() for r in records}) == len(records)  # no record shares another's memory
+    tensors = [tensor for r in records for tensor in (r.offset, r.mask)]
+    assert len({tensor.data_ptr() for tensor in tensors}) == len(tensors)  # no two records overlap
+    storages = {tensor.untyped_storage().data_ptr(): tensor.untyped_storage().nbytes() for tensor in tensors}
+    assert sum(storages.values()) == sum(tensor.nbytes for tensor in tensors)  # nor keep more than their own bytes
     with pytest.raises(ValueError, match="at least T=2"):
         with zsm.record_offsets(tiny) as failed:
             tiny(x[:, :1])  # T=1: the model refuses it, the block exits with the error
@@ -131,7 +134,7 @@ def test_records_are_detached_copies_taken_per_pass_by_hooks_that_leave_with_the
     hooks = [m for m in tiny.modules() if m._forward_hooks or m._forward_pre_hooks]
     assert not hooks, f"hooks left behind on {hooks}"
     tiny(x)
-    assert len(records) == 2 * (6 + 24 * 3)  # after the block nothing records
+    assert len(records) == 2 * (6 * 2 + 24 * 5)  # after the block nothing records
 
 
 def _pcd_offsets_by_hand(pcd, a, b):

@@ -266,10 +266,11 @@ class _Recorder:
         return keep
 
     def _keep(self, key, name, tags, frame, pair, time_direction, offset: Tensor, mask: Tensor) -> None:
+        """Keep one record. Its tensors are parts of the split's output (new memory, which cat and sigmoid
+        allocate, never the network's), copied only where a part is not contiguous (the pairs of B > 1 clips)."""
         self.pending.append((key, OffsetRecord(
             module=name, frame=frame, pair=pair, time_direction=time_direction, **tags,
-            offset=offset.clone(memory_format=torch.contiguous_format),  # (B, G, K, (dy, dx), h, w)
-            mask=mask.clone(memory_format=torch.contiguous_format))))  # (B, G, K, h, w)
+            offset=offset.contiguous(), mask=mask.contiguous())))  # (B, G, K, (dy, dx), h, w), (B, G, K, h, w)
 
 
 @contextlib.contextmanager
@@ -292,7 +293,8 @@ def record_offsets(model) -> Iterator[List[OffsetRecord]]:
     Raises:
         TypeError: ``model`` is not a ZoomingSlowMo. ValueError: its deformable convolutions are not those of one.
 
-    The tensors are detached copies on the model's device; a full-size forward pass keeps a few hundred MB.
+    The tensors are detached copies on the model's device, in memory of their own (never the network's); a
+    full-size forward pass keeps a few hundred MB.
     """
     records: List[OffsetRecord] = []
     recorder = _Recorder(model, records)
