@@ -18,6 +18,7 @@ RUNS = {
     "inference": (["--presets", "tiny", "--size", "16x16", "--repeats", "1", "--batch", "1", "2"], "inference-*.json"),
     "flops": (["--preset", "tiny", "--size", "16x16", "--repeats", "1", "--matmul-size", "64"], "flops-*.json"),
     "profile_network": (["--preset", "tiny", "--size", "16x16"], "profile-*.json"),
+    "record_offsets": (["--cases", "tiny:16x16", "--repeats", "1", "--warmup", "0"], "record_offsets-*.json"),
     "upscale_memory": (["--preset", "tiny", "--size", "64x48", "--frames", "3", "--tiles", "32"],
                        "upscale_memory-*.json"),
     "train": (["--presets", "tiny", "--steps", "1", "--warmup", "1", "--batch-size", "1", "--lr-size", "8"],
@@ -64,6 +65,12 @@ def test_benchmark_script_runs_and_writes_json(name, tmp_path):
     elif name == "profile_network":
         assert result["dcn_s"] > 0 and result["convolutions_s"] > 0
         assert result["wall_s"] >= sum(result["categories_s"].values()) * 0.5
+    elif name == "record_offsets":
+        positive_numbers(result["rows"], "plain ms")
+        positive_numbers(result["rows"], "recorded ms")
+        positive_numbers(result["rows"], "recorded/plain")
+        assert [(r["model"], r["records"]) for r in result["rows"]] == [("tiny", 6 * 2 + 24 * 5)]  # T=3
+        assert result["complete"] is True
     elif name == "upscale_memory":
         positive_numbers(result["rows"], "peak_mb")
         assert all(row["frames_out"] == 5 for row in result["rows"]), result["rows"]  # 3 inputs -> 2*3-1

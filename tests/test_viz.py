@@ -12,7 +12,8 @@ from matplotlib.quiver import Quiver  # noqa: E402
 
 import zsm  # noqa: E402
 from zsm import viz  # noqa: E402
-from zsm.net.dcn import DeformConv, OffsetRecord  # noqa: E402
+from zsm.net.dcn import DeformConv  # noqa: E402
+from zsm.viz.records import OffsetRecord  # noqa: E402
 
 G, K = 2, 9
 
@@ -198,6 +199,24 @@ def test_recording_a_model_gives_every_stage_level_and_direction(tiny_model, cli
     assert "mean of input frames 1, 2" in label
     with pytest.raises(TypeError, match="clip tensor"):
         viz.record_model_offsets(tiny_model, clip.numpy())
+
+
+def test_recording_refuses_a_model_that_is_not_a_zooming_slow_mo_and_leaves_no_hook():
+    with pytest.raises(TypeError, match="expected a zsm.ZoomingSlowMo to record offsets from, got Conv2d"):
+        viz.record_model_offsets(torch.nn.Conv2d(3, 3, 3), torch.rand(2, 3, 8, 8))
+    torch.manual_seed(0)
+    renamed = zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny())
+    renamed.interpolation.add_module("extra", DeformConv(8, 8, 8, 2))  # a DCN whose name says no stage
+    with pytest.raises(ValueError, match=r"cannot tell the stage of the deformable convolution 'interpolation\.extra'"):
+        with zsm.record_offsets(renamed):
+            pass
+    del renamed.interpolation.extra
+    renamed.convlstm.lstm.align_cell.interpolation.align2.l1.dcn = torch.nn.Identity()  # one DCN fewer
+    with pytest.raises(ValueError, match=r"one deformable convolution per stage, level and direction \(18 in a "
+                                         r"zsm.ZoomingSlowMo\), found 17"):
+        with zsm.record_offsets(renamed):
+            pass
+    assert not [m for m in renamed.modules() if m._forward_hooks or m._forward_pre_hooks]
 
 
 CONTRACT = ["stage", "pair", "level", "direction", "group", "tap", "density"]

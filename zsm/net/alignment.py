@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .blocks import conv3x3, lrelu
-from .dcn import DeformConv, offset_scope
+from .dcn import DeformConv
 
 
 def upsample2x(x: Tensor) -> Tensor:
@@ -86,10 +86,7 @@ class PCDAlignment(nn.Module):
         self.l1 = PCDLevel(channels, groups, coarsest=False)
 
     def forward(self, a: List[Tensor], b: List[Tensor]) -> Tensor:
-        with offset_scope(level=3):
-            aligned, offset_feature = self.l3(a[2], b[2])
-        with offset_scope(level=2):
-            aligned, offset_feature = self.l2(a[1], b[1], offset_feature, lrelu(aligned))
-        with offset_scope(level=1):
-            aligned, _ = self.l1(a[0], b[0], offset_feature, lrelu(aligned))
+        aligned, offset_feature = self.l3(a[2], b[2])
+        aligned, offset_feature = self.l2(a[1], b[1], offset_feature, lrelu(aligned))
+        aligned, _ = self.l1(a[0], b[0], offset_feature, lrelu(aligned))
         return aligned

@@ -11,7 +11,6 @@ import torch.nn as nn
 from torch import Tensor
 
 from .blocks import FeaturePyramid
-from .dcn import is_recording, offset_scope
 from .interpolation import FeatureTemporalInterpolation
 
 
@@ -85,18 +84,15 @@ class DeformableConvLSTM(nn.Module):
         self.align_cell = StateAlignment(channels, groups)
         self.cell = ConvLSTMCell(channels)
 
-    def forward(self, sequence: Tensor, frame_order=None) -> Tensor:
+    def forward(self, sequence: Tensor) -> Tensor:
         b, n, c, h, w = sequence.shape
-        frame_order = range(n) if frame_order is None else frame_order
         hidden = sequence.new_zeros(b, c, h, w)
         cell = sequence.new_zeros(b, c, h, w)
         outputs = []
-        for t, frame in zip(range(n), frame_order):
+        for t in range(n):
             x = sequence[:, t]
-            with offset_scope(stage="lstm_hidden", frame=frame):
-                hidden = self.align_hidden(x, hidden)
-            with offset_scope(stage="lstm_cell", frame=frame):
-                cell = self.align_cell(x, cell)
+            hidden = self.align_hidden(x, hidden)
+            cell = self.align_cell(x, cell)
             hidden, cell = self.cell(x, hidden, cell)
             outputs.append(hidden)
         return torch.stack(outputs, dim=1)  # (B, N, C, H, W)
@@ -106,8 +102,8 @@ class BiDeformableConvLSTM(nn.Module):
     """The same deformable ConvLSTM run forward and backward in time, fused by a 1x1 convolution.
 
     Book: chapter 4. One set of weights serves both directions; the backward outputs are put back in time
-    order before the fusion. Since the weights are shared, both directions run as one batch of 2B sequences
-    (one pass after the other while offsets are recorded, so each record knows its direction).
+    order before the fusion. Since the weights are shared, both directions run as one batch of 2B sequences:
+    the forward sequences first, then the time-reversed ones.
 
     Args:
         channels (int): C.
@@ -124,14 +120,8 @@ class BiDeformableConvLSTM(nn.Module):
 
     def forward(self, sequence: Tensor) -> Tensor:
         b, n, c, h, w = sequence.shape
-        if is_recording():
-            with offset_scope(time_direction="forward"):
-                forward = self.lstm(sequence)
-            with offset_scope(time_direction="backward"):
-                backward = self.lstm(sequence.flip(1), frame_order=range(n - 1, -1, -1)).flip(1)
-        else:
-            both_ways = self.lstm(torch.cat((sequence, sequence.flip(1)), dim=0))  # (2B, N, C, H, W)
-            forward, backward = both_ways[:b], both_ways[b:].flip(1)  # 2 x (B, N, C, H, W), in time order
+        both_ways = self.lstm(torch.cat((sequence, sequence.flip(1)), dim=0))  # (2B, N, C, H, W)
+        forward, backward = both_ways[:b], both_ways[b:].flip(1)  # 2 x (B, N, C, H, W), in time order
         both = torch.cat((forward, backward), dim=2)  # (B, N, 2C, H, W)
         fused = self.fuse(both.view(b * n, 2 * c, h, w))  # (B*N, C, H, W)
         return fused.view(b, n, c, h, w)

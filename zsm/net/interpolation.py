@@ -11,7 +11,6 @@ import torch.nn as nn
 from torch import Tensor
 
 from .alignment import PCDAlignment
-from .dcn import offset_scope
 
 
 class FeatureTemporalInterpolation(nn.Module):
@@ -35,8 +34,6 @@ class FeatureTemporalInterpolation(nn.Module):
         self.blend = nn.Conv2d(2 * channels, channels, 1)
 
     def forward(self, pyramid1: List[Tensor], pyramid2: List[Tensor]) -> Tensor:
-        with offset_scope(direction=1):
-            aligned1 = self.align1(pyramid1, pyramid2)
-        with offset_scope(direction=2):
-            aligned2 = self.align2(pyramid2, pyramid1)
+        aligned1 = self.align1(pyramid1, pyramid2)
+        aligned2 = self.align2(pyramid2, pyramid1)
         return self.blend(torch.cat((aligned1, aligned2), dim=1))  # cat: (N, 2C, H, W)

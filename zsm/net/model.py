@@ -4,7 +4,7 @@ Book: chapter 7.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from typing import List, Optional
 
 import torch
 import torch.nn as nn
@@ -14,7 +14,6 @@ from torch import Tensor
 from .blocks import FeatureExtractor
 from .config import ZSMConfig
 from .convlstm import BiDeformableConvLSTM
-from .dcn import DeformConv, OffsetRecord, is_recording, offset_scope, record_offsets
 from .interpolation import FeatureTemporalInterpolation
 from .reconstruction import Reconstruction
 
@@ -81,9 +80,6 @@ class ZoomingSlowMo(nn.Module):
         if config.global_skip:  # start exactly at the cheap guess (see ZSMConfig.global_skip)
             nn.init.zeros_(self.reconstruction.conv_last.weight)
             nn.init.zeros_(self.reconstruction.conv_last.bias)
-        for name, module in self.named_modules():
-            if isinstance(module, DeformConv):
-                module.record_name = name
 
     def forward(self, x: Tensor) -> Tensor:
         check_clip(x, self.conv_first_weight)
@@ -123,31 +119,13 @@ class ZoomingSlowMo(nn.Module):
     def _interpolate_pairs(self, pyramid: List[Tensor]) -> Tensor:
         """The interpolated feature of every neighbouring pair: 3 levels of (B, T, C, h, w) -> (B, T-1, C, H, W).
 
-        All pairs run as one batch; one pair at a time while offsets are recorded, to tag each record.
+        All pairs run as one batch of B*(T-1), laid out (B, T-1): item j*(T-1) + i is pair (i, i+1) of clip j.
         """
         b, t = pyramid[0].shape[:2]
-        if is_recording():
-            middles = []
-            for i in range(t - 1):
-                with offset_scope(stage="interpolation", frame=2 * i + 1, pair=(i, i + 1)):
-                    middles.append(self.interpolation([l[:, i] for l in pyramid], [l[:, i + 1] for l in pyramid]))
-            return torch.stack(middles, dim=1)  # (B, T-1, C, H, W)
         first = [l[:, :-1].reshape(b * (t - 1), *l.shape[2:]) for l in pyramid]  # 3 x (B*(T-1), C, h, w)
         second = [l[:, 1:].reshape(b * (t - 1), *l.shape[2:]) for l in pyramid]  # 3 x (B*(T-1), C, h, w)
         middles = self.interpolation(first, second)  # (B*(T-1), C, H, W)
         return middles.view(b, t - 1, *middles.shape[1:])  # (B, T-1, C, H, W)
-
-    def forward_with_offsets(self, x: Tensor) -> Tuple[Tensor, List[OffsetRecord]]:
-        """Run the network and return its output with every deformable offset and mask it used.
-
-        Returns:
-            (y, records): y as :meth:`forward`; records a list of :class:`zsm.net.dcn.OffsetRecord`, one per
-            deformable convolution call, tagged with stage, frame, pair, time direction, level and direction.
-            With T inputs there are 6*(T-1) interpolation records and 2 * 2 * 6 * (2T-1) ConvLSTM records.
-        """
-        with record_offsets() as records:
-            y = self(x)
-        return y, records
 
     @property
     def conv_first_weight(self) -> Tensor:

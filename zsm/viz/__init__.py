@@ -4,19 +4,21 @@ the mean sampling grid, and an interactive explorer.
 Book: chapter 3 (frame feature temporal interpolation) and chapter 4 (deformable ConvLSTM).
 
 matplotlib and ipywidgets are imported only when a function needs them (``pip install 'zsm[viz]'``), so
-``import zsm.viz`` works without them. Every function takes the records of :func:`zsm.record_offsets` or
-:meth:`zsm.ZoomingSlowMo.forward_with_offsets` (:class:`zsm.OffsetRecord`): offsets (B, G, K, 2, h, w) as (dy, dx)
-in pixels of their pyramid level, masks (B, G, K, h, w). Drawings are in pixels of the LR input frame: a level-l
-pixel (r, c) sits at (r, c) * 2**(l-1) in the frame (the centre of the stride-2 convolutions' window), and its
-offsets are multiplied by 2**(l-1).
+``import zsm.viz`` works without them. The offsets are taken from outside the network: :func:`zsm.record_offsets`
+(``with zsm.record_offsets(model) as records: model(x)``) puts forward hooks on the model and on its deformable
+convolutions' offset predictors for the duration of the block, and tags each record from the module's name, the
+batch layout and the call order; :func:`record_model_offsets` runs the model once that way. Every function takes
+those records (:class:`zsm.OffsetRecord`): offsets (B, G, K, 2, h, w) as (dy, dx) in pixels of their pyramid level,
+masks (B, G, K, h, w). Drawings are in pixels of the LR input frame: a level-l pixel (r, c) sits at (r, c) * 2**(l-1)
+in the frame (the centre of the stride-2 convolutions' window), and its offsets are multiplied by 2**(l-1).
 """
 from .draw import (Arrows, draw_magnitude, draw_offsets, draw_tap_grid, level_factor, offset_arrows, offset_magnitude,
                    plot_magnitudes, record_frame, tap_grid)
 from .explorer import OffsetExplorer
-from .records import STAGES, OffsetRecords, record_model_offsets
+from .records import STAGES, OffsetRecord, OffsetRecords, record_model_offsets, record_offsets
 
 __all__ = [
-    "STAGES", "OffsetRecords", "record_model_offsets", "level_factor", "tap_grid", "Arrows", "offset_arrows",
-    "offset_magnitude", "record_frame", "draw_offsets", "draw_magnitude", "plot_magnitudes", "draw_tap_grid",
-    "OffsetExplorer",
+    "STAGES", "OffsetRecord", "OffsetRecords", "record_offsets", "record_model_offsets", "level_factor", "tap_grid",
+    "Arrows", "offset_arrows", "offset_magnitude", "record_frame", "draw_offsets", "draw_magnitude", "plot_magnitudes",
+    "draw_tap_grid", "OffsetExplorer",
 ]

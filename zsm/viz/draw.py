@@ -11,8 +11,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 from torch import Tensor
 
-from ..net.dcn import OffsetRecord
-from .records import LEVELS, _require
+from .records import LEVELS, OffsetRecord, _require
 
 # --------------------------------------------------------------------------------------------------------
 # Numbers behind the pictures

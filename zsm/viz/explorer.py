@@ -9,10 +9,9 @@ from typing import Dict, List
 
 from torch import Tensor
 
-from ..net.dcn import OffsetRecord
 from .draw import (_as_frames, _check_frame, draw_magnitude, draw_offsets, level_factor, offset_magnitude, record_frame,
                    tap_grid)
-from .records import (DIRECTIONS, LEVELS, STAGE_NAMES, STAGES, TIME_DIRECTIONS, OffsetRecords, _require,
+from .records import (DIRECTIONS, LEVELS, STAGE_NAMES, STAGES, TIME_DIRECTIONS, OffsetRecord, OffsetRecords, _require,
                       record_model_offsets)
 
 DENSITIES = (32, 16, 8, 4, 2, 1)  # arrow spacing in LR frame pixels, sparse to dense
