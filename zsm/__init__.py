@@ -24,7 +24,8 @@ Rooms by role; each imports only the rooms below it, and ``net`` imports none:
 import sys as _sys
 
 from .net import PRESETS, ZoomingSlowMo, ZSMConfig, ops
-from .viz.records import OffsetRecord, record_offsets
+from .viz.hooks import record_offsets
+from .viz.records import OffsetRecord
 from .weights import (SHIPPED_MODEL, convert_official_state_dict, load_checkpoint, load_default_model,
                       load_official_checkpoint, save_checkpoint)
 

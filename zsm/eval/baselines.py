@@ -26,6 +26,7 @@ from torch import Tensor, nn
 
 from ..data.pixels import to_uint8, unit_float64
 from ..data.resize import resize_axes
+from ..net.model import interleave
 
 __all__ = ["BicubicAverage", "FlowThenBicubic"]
 
@@ -74,10 +75,7 @@ class _TwoStage(nn.Module):
         if not isinstance(x, Tensor):
             raise TypeError(f"expected a tensor (B, T, 3, H, W) or numpy frames (T, H, W, 3), got {type(x).__name__}")
         x = _check_tensor(x)
-        b, t = x.shape[:2]
-        mids = self.middle_frames(x)  # (B, T-1, 3, H, W)
-        pairs = torch.stack([x[:, :-1], mids], dim=2)  # (B, T-1, 2, 3, H, W): input i, then the frame after it
-        seq = torch.cat([pairs.flatten(1, 2), x[:, -1:]], dim=1)  # (B, 2T-1, 3, H, W)
+        seq = interleave(x, self.middle_frames(x))  # (B, 2T-1, 3, H, W)
         return resize_axes(seq, float(self.scale))  # (B, 2T-1, 3, sH, sW)
 
     def _forward_numpy(self, frames: np.ndarray) -> np.ndarray:

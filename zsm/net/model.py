@@ -52,6 +52,16 @@ def check_clip(x, reference: Optional[Tensor] = None) -> None:
             )
 
 
+def interleave(inputs: Tensor, middles: Tensor) -> Tensor:
+    """The inputs and the frames (or features) between them, in time order: x0, m01, x1, m12, ..., x(T-1).
+
+    Shape:
+        inputs: (B, T, ...), middles: (B, T-1, ...) -> (B, 2T-1, ...)
+    """
+    pairs = torch.stack((inputs[:, :-1], middles), dim=2)  # (B, T-1, 2, ...): input i, then what follows it
+    return torch.cat((pairs.flatten(1, 2), inputs[:, -1:]), dim=1)  # (B, 2T-1, ...)
+
+
 class ZoomingSlowMo(nn.Module):
     """Zooming Slow-Mo: one-stage space-time video super-resolution.
 
@@ -92,11 +102,7 @@ class ZoomingSlowMo(nn.Module):
         pyramid = self.extractor(frames)  # 3 levels of (B*T, C, h_l, w_l)
         pyramid = [level.view(b, t, *level.shape[1:]) for level in pyramid]  # 3 levels of (B, T, C, h_l, w_l)
         middles = self._interpolate_pairs(pyramid)  # (B, T-1, C, H', W')
-        c = middles.shape[2]
-        # Interleave inputs and interpolations: F0, I01, F1, I12, ..., F(T-1).
-        sequence = torch.cat((pyramid[0][:, :-1], middles), dim=2)  # (B, T-1, 2C, H', W')
-        sequence = sequence.view(b, 2 * (t - 1), c, hp, wp)  # (B, 2T-2, C, H', W'): F0, I01, F1, I12, ...
-        sequence = torch.cat((sequence, pyramid[0][:, -1:]), dim=1)  # (B, 2T-1, C, H', W')
+        sequence = interleave(pyramid[0], middles)  # (B, 2T-1, C, H', W'): F0, I01, F1, I12, ..., F(T-1)
 
         sequence = self.convlstm(sequence)  # (B, 2T-1, C, H', W')
         n, s = 2 * t - 1, self.config.scale
@@ -112,9 +118,7 @@ class ZoomingSlowMo(nn.Module):
         s = self.config.scale
         up = F.interpolate(frames, scale_factor=s, mode="bicubic", align_corners=False)  # (B*T, 3, sH, sW)
         up = up.view(b, t, *up.shape[1:])  # (B, T, 3, sH, sW)
-        middles = (up[:, :-1] + up[:, 1:]) / 2  # (B, T-1, 3, sH, sW)
-        pairs = torch.stack((up[:, :-1], middles), dim=2).flatten(1, 2)  # (B, 2T-2, 3, sH, sW)
-        return torch.cat((pairs, up[:, -1:]), dim=1)  # (B, 2T-1, 3, sH, sW)
+        return interleave(up, (up[:, :-1] + up[:, 1:]) / 2)  # (B, 2T-1, 3, sH, sW)
 
     def _interpolate_pairs(self, pyramid: List[Tensor]) -> Tensor:
         """The interpolated feature of every neighbouring pair: 3 levels of (B, T, C, h, w) -> (B, T-1, C, H, W).

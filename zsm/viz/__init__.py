@@ -15,7 +15,8 @@ in the frame (the centre of the stride-2 convolutions' window), and its offsets 
 from .draw import (Arrows, draw_magnitude, draw_offsets, draw_tap_grid, level_factor, offset_arrows, offset_magnitude,
                    plot_magnitudes, record_frame, tap_grid)
 from .explorer import OffsetExplorer
-from .records import STAGES, OffsetRecord, OffsetRecords, record_model_offsets, record_offsets
+from .hooks import record_model_offsets, record_offsets
+from .records import STAGES, OffsetRecord, OffsetRecords
 
 __all__ = [
     "STAGES", "OffsetRecord", "OffsetRecords", "record_offsets", "record_model_offsets", "level_factor", "tap_grid",

@@ -11,8 +11,8 @@ from torch import Tensor
 
 from .draw import (_as_frames, _check_frame, draw_magnitude, draw_offsets, level_factor, offset_magnitude, record_frame,
                    tap_grid)
-from .records import (DIRECTIONS, LEVELS, STAGE_NAMES, STAGES, TIME_DIRECTIONS, OffsetRecord, OffsetRecords, _require,
-                      record_model_offsets)
+from .hooks import record_model_offsets
+from .records import DIRECTIONS, LEVELS, STAGE_NAMES, STAGES, TIME_DIRECTIONS, OffsetRecord, OffsetRecords, _require
 
 DENSITIES = (32, 16, 8, 4, 2, 1)  # arrow spacing in LR frame pixels, sparse to dense
 

@@ -1,20 +1,14 @@
-"""Which offsets to look at: every offset and mask of a forward pass, taken by forward hooks from outside the
-network, and filtered by stage, pair, frame, level, direction.
+"""Which offsets to look at: the record of one deformable convolution in one pass, and lists of them filtered by
+stage, pair, frame, time direction, level and direction (the hooks that take them: :mod:`zsm.viz.hooks`).
 
 Book: chapters 3 and 4.
 """
 from __future__ import annotations
 
-import contextlib
-import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Iterable, List, Optional, Sequence, Tuple
 
-import torch
-import torch.nn as nn
 from torch import Tensor
-
-from ..net import DeformConv, ZoomingSlowMo
 
 STAGES = ("interpolation", "lstm_hidden", "lstm_cell")
 STAGE_NAMES = {"interpolation": "feature interpolation", "lstm_hidden": "ConvLSTM hidden state",
@@ -166,155 +160,3 @@ class OffsetRecords(Sequence):
             raise ValueError(f"{len(found)} records match {criteria}, expected one; narrow it down with "
                              f"stage, pair or frame, time_direction, level and direction ({found.describe()})")
         return found[0]
-
-
-# The names of the deformable convolutions of a ZoomingSlowMo, which say their stage, direction and level.
-_INTERPOLATION = re.compile(r"interpolation\.align(?P<direction>[12])\.l(?P<level>[123])\.dcn")
-_LSTM = re.compile(r"convlstm\.lstm\.align_(?P<state>hidden|cell)\.interpolation\.align(?P<direction>[12])"
-                   r"\.l(?P<level>[123])\.dcn")
-
-
-def _tagged_deform_convs(model) -> List[Tuple[str, DeformConv, dict]]:
-    """Every DeformConv of ``model`` with the tags its name gives (stage, level, direction), checked complete."""
-    if not isinstance(model, ZoomingSlowMo):
-        raise TypeError(f"expected a zsm.ZoomingSlowMo to record offsets from, got {type(model).__name__}")
-    found = []
-    for name, module in model.named_modules():
-        if not isinstance(module, DeformConv):
-            continue
-        match = _INTERPOLATION.fullmatch(name) or _LSTM.fullmatch(name)
-        if match is None:
-            raise ValueError(f"cannot tell the stage of the deformable convolution {name!r}; expected the names of a "
-                             "zsm.ZoomingSlowMo, e.g. 'interpolation.align1.l3.dcn' or "
-                             "'convlstm.lstm.align_hidden.interpolation.align2.l1.dcn'")
-        state = match.groupdict().get("state")
-        found.append((name, module, {"stage": f"lstm_{state}" if state else "interpolation",
-                                     "level": int(match["level"]), "direction": int(match["direction"])}))
-    expected = {(stage, level, direction) for stage in STAGES for level in LEVELS for direction in DIRECTIONS}
-    tags = [(t["stage"], t["level"], t["direction"]) for _, _, t in found]
-    if len(tags) != len(expected) or set(tags) != expected:
-        raise ValueError(f"expected one deformable convolution per stage, level and direction ({len(expected)} in a "
-                         f"zsm.ZoomingSlowMo), found {len(tags)}: {', '.join(name for name, _, _ in found) or 'none'}")
-    return found
-
-
-class _Recorder:
-    """The hooks of :func:`record_offsets`: the model's pre-hook opens a pass (B and T of its input), each offset
-    predictor's hook keeps its raw output with its tags and call number, and the model's hook turns them into
-    records, one per pair (interpolation) or per time step and pass (ConvLSTM), in the order of a one-at-a-time
-    pass: pair by pair, then the forward pass step by step, then the backward pass.
-    """
-
-    def __init__(self, model: ZoomingSlowMo, records: List[OffsetRecord]):
-        self.records = records
-        self.batch_time: Optional[Tuple[int, int]] = None  # (B, T) of the pass in progress; None outside a pass
-        self.pending: List[Tuple[tuple, OffsetRecord]] = []  # (sort key, record) of the pass in progress
-        self.calls: Dict[str, int] = {}  # module name -> calls in this pass
-        tagged = _tagged_deform_convs(model)  # refuses another model before any hook is in place
-        self.handles = [model.register_forward_pre_hook(self._open, with_kwargs=True),
-                        model.register_forward_hook(self._close)]
-        self.handles += [dcn.offset_mask.register_forward_hook(self._hook(name, dcn, tags))
-                         for name, dcn, tags in tagged]
-
-    def remove(self) -> None:
-        for handle in self.handles:
-            handle.remove()
-
-    def _open(self, model, args, kwargs) -> None:
-        x = args[0] if args else kwargs.get("x")
-        ok = isinstance(x, Tensor) and x.dim() == 5
-        self.batch_time = tuple(x.shape[:2]) if ok else None  # a bad clip: forward raises, nothing is recorded
-        self.pending, self.calls = [], {}
-
-    def _close(self, model, args, output) -> None:
-        if self.batch_time is not None:
-            self.pending.sort(key=lambda item: item[0])
-            self.records.extend(record for _, record in self.pending)
-        self.batch_time, self.pending, self.calls = None, [], {}
-
-    def _hook(self, name: str, dcn: DeformConv, tags: dict):
-        g, k = dcn.groups, dcn.kernel_size**2
-
-        def keep(conv: nn.Module, inputs, raw: Tensor) -> None:
-            if self.batch_time is None:  # called outside a pass of the model
-                return
-            b, t = self.batch_time
-            call = self.calls[name] = self.calls.get(name, 0) + 1
-            order = len(self.pending)
-            offset, mask = dcn.split_offsets_and_mask(raw.detach())  # (N, 2*G*K, h, w), (N, G*K, h, w)
-            n, _, h, w = offset.shape
-            lstm = tags["stage"] != "interpolation"
-            items = 2 * b if lstm else b * (t - 1)  # (forward B, backward B) sequences, or (B, T-1) pairs
-            if n != items:
-                raise RuntimeError(f"{name} ran on a batch of {n}, expected {items} for a clip of B={b}, T={t}; "
-                                   "the model does not lay out its batch as zsm.viz expects")
-            if lstm:
-                step, steps = call - 1, 2 * t - 1
-                if step >= steps:
-                    raise RuntimeError(f"{name} ran {call} times in one pass, expected {steps} (the 2T-1 steps)")
-                offset = offset.view(2, b, g, k, 2, h, w)  # (forward/backward, B, G, K, (dy, dx), h, w)
-                mask = mask.view(2, b, g, k, h, w)  # (forward/backward, B, G, K, h, w)
-                for index, time_direction in enumerate(TIME_DIRECTIONS):
-                    frame = step if time_direction == "forward" else steps - 1 - step
-                    self._keep((1, index, order), name, tags, frame, None, time_direction, offset[index], mask[index])
-            else:
-                offset = offset.view(b, t - 1, g, k, 2, h, w)  # (B, T-1, G, K, (dy, dx), h, w)
-                mask = mask.view(b, t - 1, g, k, h, w)  # (B, T-1, G, K, h, w)
-                for i in range(t - 1):
-                    self._keep((0, i, order), name, tags, 2 * i + 1, (i, i + 1), None, offset[:, i], mask[:, i])
-
-        return keep
-
-    def _keep(self, key, name, tags, frame, pair, time_direction, offset: Tensor, mask: Tensor) -> None:
-        """Keep one record. Its tensors are parts of the split's output (new memory, which cat and sigmoid
-        allocate, never the network's), copied only where a part is not contiguous (the pairs of B > 1 clips)."""
-        self.pending.append((key, OffsetRecord(
-            module=name, frame=frame, pair=pair, time_direction=time_direction, **tags,
-            offset=offset.contiguous(), mask=mask.contiguous())))  # (B, G, K, (dy, dx), h, w), (B, G, K, h, w)
-
-
-@contextlib.contextmanager
-def record_offsets(model) -> Iterator[List[OffsetRecord]]:
-    """Collect every offset and mask the deformable convolutions of ``model`` use while the block runs it.
-
-    Forward hooks on the model and on each :class:`zsm.net.dcn.DeformConv`'s offset predictor take the offsets
-    from outside; the network runs exactly as without them. Each pass of the model appends its records to the
-    list when it ends: with T inputs, 6*(T-1) interpolation records and 2 * 2 * 6 * (2T-1) ConvLSTM records. The
-    hooks are removed when the block exits, also on an exception.
-
-    Example:
-        >>> with zsm.record_offsets(model) as records:
-        ...     y = model(x)
-        >>> [r for r in records if r.stage == "interpolation" and r.level == 1 and r.pair == (0, 1)]
-
-    Args:
-        model (zsm.ZoomingSlowMo): the network.
-
-    Raises:
-        TypeError: ``model`` is not a ZoomingSlowMo. ValueError: its deformable convolutions are not those of one.
-
-    The tensors are detached copies on the model's device, in memory of their own (never the network's); a
-    full-size forward pass keeps a few hundred MB.
-    """
-    records: List[OffsetRecord] = []
-    recorder = _Recorder(model, records)
-    try:
-        yield records
-    finally:
-        recorder.remove()
-
-
-def record_model_offsets(model, clip: Tensor) -> OffsetRecords:
-    """Run ``model`` (no gradients) on ``clip`` and return every offset and mask its deformable convs used.
-
-    Args:
-        model (zsm.ZoomingSlowMo): the network (its train/eval mode is left as it is).
-        clip (Tensor): (T, 3, H, W) or (B, T, 3, H, W), values in [0, 1]; moved to the model's device and dtype.
-    """
-    if not isinstance(clip, Tensor):
-        raise TypeError(f"expected a clip tensor (T, 3, H, W) or (B, T, 3, H, W), got {type(clip).__name__}")
-    clip = clip[None] if clip.dim() == 4 else clip  # (B, T, 3, H, W)
-    with torch.no_grad(), record_offsets(model) as records:
-        weight = model.conv_first_weight
-        model(clip.to(weight.device, weight.dtype))
-    return OffsetRecords(records)
