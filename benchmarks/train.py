@@ -34,6 +34,7 @@ import torch
 from common import (base_parser, current_rss_mb, describe, max_rss_mb, print_table, run_worker, save_rows, setup,
                     summarize, warn_if_busy)
 from zsm import PRESETS  # noqa: E402
+from zsm.devices import pick_device  # noqa: E402
 
 FRAMES_IN = 4
 
@@ -116,11 +117,11 @@ def main(argv=None):
         print(json.dumps(worker(json.loads(args.worker))))
         return
 
-    device, machine, busy, env = setup(args)
-    cuda = device.type == "cuda"
+    cuda = pick_device(args.device).type == "cuda"
     amps = args.amps or (["off", "bf16", "fp16"] if cuda else ["off"])
-    if not cuda and any(a != "off" for a in amps):
+    if not cuda and any(a != "off" for a in amps):  # refused before setup() spends a second measuring the load
         parser.error("mixed precision (--amps bf16/fp16) is CUDA-only in zsm.training.loop; on a CPU it trains in float32")
+    device, machine, busy, env = setup(args)
     warmup = args.warmup if args.warmup is not None else (5 if cuda else 2)
     print(f"zsm.training.loop.train steps: T={FRAMES_IN} LR crops of {args.lr_size}x{args.lr_size} -> "
           f"{2 * FRAMES_IN - 1} HR crops of {4 * args.lr_size}x{4 * args.lr_size}, Charbonnier + Adam, on {device}; "

@@ -2,11 +2,18 @@
 
 Speed is never asserted here (timings belong to the scripts' tables); these runs use the smallest shapes and one
 thread, and check that each script exits cleanly and that its JSON holds finite, positive measurements.
+
+Every script run below is a fresh ``python benchmarks/<script>.py ...`` made once for the whole module (the
+``runs`` fixture), two at a time: each is one thread, mostly starting Python and torch, and a machine has two
+cores. The tests then read what each run printed and wrote; the report is generated from two of those runs.
 """
 import json
 import math
+import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -26,12 +33,55 @@ RUNS = {
 }
 
 
-def run_script(name, args, out_dir):
-    cmd = [sys.executable, str(REPO / "benchmarks" / f"{name}.py"), *args, "--threads", "1", "--out-dir", str(out_dir)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
-    files = sorted(out_dir.glob(RUNS[name][1]))
-    assert files, f"{name}.py wrote no {RUNS[name][1]} in {out_dir}; stdout:\n{proc.stdout[-1000:]}"
+# Runs beside those of RUNS: (script, arguments before --threads 1 --out-dir DIR, timeout in seconds)
+OTHER_RUNS = {
+    "inference-graph": ("inference", ["--device", "cpu", "--presets", "tiny", "--size", "8x8", "--repeats", "1",
+                                      "--configs", "fp32", "fp32+graph"], 300),
+    "train-bf16": ("train", ["--device", "cpu", "--amps", "bf16", "--no-json"], 120),
+}
+# Every run, by the seconds each took alone on an idle 2-core machine (12, 12, 11, 11, 10, 9, 6, 3)
+SLOWEST_FIRST = ["train", "inference", "flops", "inference-graph", "profile_network", "upscale_memory", "dcn",
+                 "train-bf16"]
+
+
+@dataclass
+class Run:
+    cmd: list
+    proc: subprocess.CompletedProcess
+    out_dir: Path
+
+
+@pytest.fixture(scope="module")
+def runs(request, tmp_path_factory):
+    """The script runs that the selected tests of this module read (their ``name`` parameter or their
+    ``runs`` mark), each made once, two at a time, the slowest first: {name: Run}."""
+    jobs = {name: (name, args, 300) for name, (args, _) in RUNS.items()}
+    jobs.update(OTHER_RUNS)
+    assert sorted(SLOWEST_FIRST) == sorted(jobs)
+    wanted = set()
+    for item in request.session.items:
+        if item.path == Path(__file__):
+            wanted.update(name for mark in item.iter_markers("runs") for name in mark.args)
+            if hasattr(item, "callspec") and "name" in item.callspec.params:
+                wanted.add(item.callspec.params["name"])
+
+    def run(name):
+        script, args, timeout = jobs[name]
+        out_dir = tmp_path_factory.mktemp(name)
+        cmd = [sys.executable, str(REPO / "benchmarks" / f"{script}.py"), *args, "--threads", "1",
+               "--out-dir", str(out_dir)]
+        return name, Run(cmd, subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=timeout), out_dir)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(run, [name for name in SLOWEST_FIRST if name in wanted]))
+
+
+def script_result(run, pattern):
+    """(stdout, the JSON the run wrote as ``pattern``), after checking that it exited cleanly and wrote it."""
+    proc = run.proc
+    assert proc.returncode == 0, f"{' '.join(run.cmd)} failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    files = sorted(run.out_dir.glob(pattern))
+    assert files, f"{Path(run.cmd[1]).name} wrote no {pattern} in {run.out_dir}; stdout:\n{proc.stdout[-1000:]}"
     return proc.stdout, json.loads(files[0].read_text())
 
 
@@ -43,8 +93,8 @@ def positive_numbers(rows, key):
 
 
 @pytest.mark.parametrize("name", sorted(RUNS))
-def test_benchmark_script_runs_and_writes_json(name, tmp_path):
-    stdout, result = run_script(name, RUNS[name][0], tmp_path)
+def test_benchmark_script_runs_and_writes_json(name, runs):
+    stdout, result = script_result(runs[name], RUNS[name][1])
     if name == "dcn":
         positive_numbers(result["rows"], "pure ms")
         positive_numbers(result["rows"], "conv2d ms")
@@ -76,16 +126,19 @@ def test_benchmark_script_runs_and_writes_json(name, tmp_path):
         assert all(row["frames_out"] == 5 for row in result["rows"]), result["rows"]  # 3 inputs -> 2*3-1
 
 
-def test_train_benchmark_refuses_mixed_precision_on_cpu(tmp_path):
-    cmd = [sys.executable, str(REPO / "benchmarks" / "train.py"), "--device", "cpu", "--amps", "bf16", "--no-json"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=120)
+@pytest.mark.runs("train-bf16")
+def test_train_benchmark_refuses_mixed_precision_on_cpu(runs):
+    proc = runs["train-bf16"].proc
     assert proc.returncode == 2 and "CUDA-only" in proc.stderr, proc.stderr
 
 
-def test_report_renders_every_script_and_says_when_no_gpu_was_measured(tmp_path):
+@pytest.mark.runs("train", "flops")
+def test_report_renders_every_script_and_says_when_no_gpu_was_measured(runs, tmp_path):
     """The generator on results written here by the smallest runs: one section per script, nothing invented."""
     for name in ("train", "flops"):
-        run_script(name, RUNS[name][0], tmp_path)
+        script_result(runs[name], RUNS[name][1])
+        for path in runs[name].out_dir.glob(RUNS[name][1]):
+            shutil.copy(path, tmp_path)
     page = tmp_path / "performance.md"
     proc = subprocess.run([sys.executable, str(REPO / "benchmarks" / "report.py"), "--results", str(tmp_path),
                            "--page", str(page)], capture_output=True, text=True, cwd=REPO, timeout=60)
@@ -123,7 +176,8 @@ def test_reproduce_commands_fit_the_book_column_and_mean_the_same_command():
     assert report.wrap_command(["python x.py", "--a 1"]) == "python x.py --a 1"
 
 
-def test_inference_configurations_and_cuda_graphs_off_cuda(tmp_path):
+@pytest.mark.runs("inference-graph")
+def test_inference_configurations_and_cuda_graphs_off_cuda(runs):
     sys.path.insert(0, str(REPO / "benchmarks"))
     try:
         import inference
@@ -134,9 +188,7 @@ def test_inference_configurations_and_cuda_graphs_off_cuda(tmp_path):
     for bad in ("fp32+compile+graph", "fp64", "fp32+fast"):
         with pytest.raises(ValueError, match="configuration must be"):
             inference.parse_config(bad)
-    cmd = [sys.executable, str(REPO / "benchmarks" / "inference.py"), "--device", "cpu", "--presets", "tiny",
-           "--size", "8x8", "--repeats", "1", "--configs", "fp32", "fp32+graph", "--out-dir", str(tmp_path)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    rows = json.loads(next(tmp_path.glob("inference-*.json")).read_text())["rows"]
+    run = runs["inference-graph"]
+    assert run.proc.returncode == 0, run.proc.stderr
+    rows = json.loads(next(run.out_dir.glob("inference-*.json")).read_text())["rows"]
     assert "frames_per_s" in rows[0] and "+graph needs a CUDA device" in rows[1]["error"]

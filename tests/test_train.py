@@ -43,6 +43,11 @@ exec(SYNTHETIC, namespace)
 Synthetic = namespace["Synthetic"]
 
 
+# A learning rate at which the tiny network's loss visibly falls within a few steps (at the default 1e-3 it takes
+# about 15), so that the tests asserting a falling loss train 6-8 steps, each a large share of their time.
+FAST_LR = 3e-3
+
+
 def config(tmp_path, **changes):
     values = dict(run_dir=str(tmp_path / "run"), preset="tiny", batch_size=2, lr_size=8, iterations=8,
                   learning_rate=1e-3, workers=0, log_every=1, val_every=0, checkpoint_every=1, keep_checkpoints=2)
@@ -95,26 +100,35 @@ def test_the_sampler_gives_each_rank_its_own_samples():
 
 
 def test_training_lowers_the_loss_and_writes_model_curves_and_checkpoints(tmp_path):
-    cfg = config(tmp_path, iterations=15, log_every=5, checkpoint_every=5, val_every=5)
+    cfg = config(tmp_path, iterations=6, log_every=2, checkpoint_every=2, val_every=2, learning_rate=FAST_LR)
     seen = []
     model, curves = train(cfg, Synthetic(), validate=lambda m: {"psnr": float(len(seen.append(m.training) or seen))},
                           progress=False)
-    assert curves["step"] == [5, 10, 15]
-    assert curves["val"] == [{"step": 5, "psnr": 1.0}, {"step": 10, "psnr": 2.0}, {"step": 15, "psnr": 3.0}]
+    assert curves["step"] == [2, 4, 6]
+    assert curves["val"] == [{"step": 2, "psnr": 1.0}, {"step": 4, "psnr": 2.0}, {"step": 6, "psnr": 3.0}]
     assert seen == [False, False, False]  # validation runs in eval mode
     assert curves["loss"][-1] < 0.8 * curves["loss"][0]
     run = Path(cfg.run_dir)
     assert json.loads((run / "curves.json").read_text())["loss"] == curves["loss"]
-    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-0000010.pt", "step-0000015.pt"]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["step-0000004.pt", "step-0000006.pt"]
     loaded = zsm.load_checkpoint(run / "model.pt")
     assert state_dict_digest(loaded.state_dict()) == state_dict_digest({k: v.cpu() for k, v in model.state_dict().items()})
 
 
-def test_a_killed_run_resumes_with_the_same_losses_as_an_uninterrupted_one(tmp_path):
-    reference = config(tmp_path / "a", iterations=10)
-    _, expected = train(reference, Synthetic(), progress=False)
+RESUMED_STEPS = 6  # the runs that are stopped and resumed below, and the uninterrupted run they must match
 
-    interrupted = config(tmp_path / "b", iterations=10)
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    """The curves of an uninterrupted run, the same for both tests that resume: trained once, not once each."""
+    _, curves = train(config(tmp_path_factory.mktemp("uninterrupted"), iterations=RESUMED_STEPS), Synthetic(),
+                      progress=False)
+    return curves
+
+
+def test_a_killed_run_resumes_with_the_same_losses_as_an_uninterrupted_one(tmp_path, uninterrupted):
+    expected = uninterrupted
+    interrupted = config(tmp_path / "b", iterations=RESUMED_STEPS)
     script = tmp_path / "run.py"
     script.write_text(SYNTHETIC + textwrap.dedent(f'''
         from zsm.training.loop import TrainConfig, train
@@ -122,13 +136,13 @@ def test_a_killed_run_resumes_with_the_same_losses_as_an_uninterrupted_one(tmp_p
     '''))
     proc = subprocess.Popen([sys.executable, str(script)], cwd=REPO)
     deadline = time.time() + 120
-    while latest_checkpoint(interrupted.run_dir) is None or latest_checkpoint(interrupted.run_dir).name < "step-0000004.pt":
+    while latest_checkpoint(interrupted.run_dir) is None or latest_checkpoint(interrupted.run_dir).name < "step-0000003.pt":
         assert proc.poll() is None and time.time() < deadline, "the run ended before it could be killed"
         time.sleep(0.02)
     proc.send_signal(signal.SIGKILL)  # no clean-up, no last checkpoint: as a dying Colab session
     proc.wait()
     stopped_at = int(latest_checkpoint(interrupted.run_dir).stem.split("-")[1])
-    assert 4 <= stopped_at < 10
+    assert 3 <= stopped_at < RESUMED_STEPS
     _, resumed = train(interrupted, Synthetic(), resume=True, progress=False)
     assert resumed["step"] == expected["step"]
     assert zsm.load_checkpoint(Path(interrupted.run_dir) / "model.pt").config == zsm.ZSMConfig.tiny()
@@ -145,14 +159,15 @@ class ScheduleInterruptedAtStep4(torch.optim.lr_scheduler.CosineAnnealingWarmRes
         super().step(epoch)
 
 
-def test_an_interrupt_while_the_weights_change_saves_nothing_and_resume_stays_exact(tmp_path, monkeypatch, capsys):
-    _, expected = train(config(tmp_path / "a", iterations=6), Synthetic(), progress=False)
+def test_an_interrupt_while_the_weights_change_saves_nothing_and_resume_stays_exact(tmp_path, monkeypatch, capsys,
+                                                                                    uninterrupted):
+    expected = uninterrupted
 
     def interrupting(parameters, cfg):
         optimizer, _ = make_optimizer(parameters, cfg)
         return optimizer, ScheduleInterruptedAtStep4(optimizer, T_0=cfg.restart_every, eta_min=cfg.eta_min)
 
-    cfg = config(tmp_path / "b", iterations=6)
+    cfg = config(tmp_path / "b", iterations=RESUMED_STEPS)
     monkeypatch.setattr(train_module, "make_optimizer", interrupting)
     with pytest.raises(KeyboardInterrupt):
         train(cfg, Synthetic(), progress=False)
@@ -200,7 +215,7 @@ def test_a_tampered_training_checkpoint_is_refused_on_resume(tmp_path):
 
 
 def test_two_gloo_processes_hold_identical_weights_and_the_loss_falls(tmp_path):
-    cfg = config(tmp_path, iterations=16, log_every=4, checkpoint_every=0)
+    cfg = config(tmp_path, iterations=8, log_every=4, checkpoint_every=0, learning_rate=FAST_LR)
     script = tmp_path / "ddp.py"
     script.write_text(SYNTHETIC + textwrap.dedent(f'''
         import json, os
