@@ -14,6 +14,21 @@ bash "$book/tools/widgets_js.sh"
 
 # Matplotlib must draw inline in the kernels: MPLBACKEND=Agg (useful for tests) would swallow every figure.
 unset MPLBACKEND
+
+# Threads for the chapters' kernels (torch, and numpy's BLAS): the cores that other work leaves free. The chapters
+# run thousands of small operations, whose threads wait for each other at every one; a thread whose core is busy
+# with another program makes the others wait (or spin) for it. Measured on 2 cores shared with other work: one
+# training step of the tiny network took 0.8-14.8 s with 2 threads (depending on the moment), 1.0-1.8 s with one.
+# An idle machine keeps torch's default; OMP_NUM_THREADS set by the caller is kept as it is.
+if [ -z "${OMP_NUM_THREADS:-}" ]; then
+    read -r free cores load <<< "$("$PYTHON" -c 'import os; n, load = os.cpu_count() or 1, os.getloadavg()[0]
+print(max(1, n - round(load)), n, f"{load:.2f}")')"
+    if [ "$free" -lt "$cores" ]; then
+        export OMP_NUM_THREADS="$free"
+        echo "build: load average $load on $cores cores: OMP_NUM_THREADS=$free (set OMP_NUM_THREADS to choose)"
+    fi
+fi
+
 # The notebooks' kernel is "python3"; jupyter_client starts a kernelspec whose argv begins with "python" (as
 # ipykernel's own does) with the interpreter that runs the build, so the chapters run with PYTHON's packages.
 echo "build: jupyter-book $("$PYTHON" -c 'import jupyter_book; print(jupyter_book.__version__)')" \

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 import numpy as np
@@ -28,7 +28,11 @@ __all__ = ["ClipScore", "score_frames", "evaluate_clip", "evaluate", "summarise"
 
 @dataclass
 class ClipScore:
-    """Scores of one method on one clip (dB for PSNR), and its speed in output frames per second."""
+    """Scores of one method on one clip (dB for PSNR), and its speed in output frames per second.
+
+    ``outputs`` holds the 2T-1 output frames that were scored, (sH, sW, 3) uint8, when the evaluation was asked to
+    keep them (``keep_outputs=True``), else None; it is not part of :meth:`as_dict`.
+    """
 
     method: str
     clip: str
@@ -40,9 +44,11 @@ class ClipScore:
     ssim_y_input: float
     ssim_y_interp: float
     fps: float
+    outputs: Optional[List[np.ndarray]] = field(default=None, repr=False, compare=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The scores and labels (everything but ``outputs``)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "outputs"}
 
 
 def score_frames(outputs: List[np.ndarray], truth: np.ndarray, ssim: bool = True) -> Dict[str, float]:
@@ -65,7 +71,8 @@ def score_frames(outputs: List[np.ndarray], truth: np.ndarray, ssim: bool = True
 
 
 def evaluate_clip(method, lr: np.ndarray, hr: np.ndarray, name: str = "method", clip: str = "clip",
-                  window: int = 4, tile: Optional[int] = None, ssim: bool = True, device=None) -> ClipScore:
+                  window: int = 4, tile: Optional[int] = None, ssim: bool = True, device=None,
+                  keep_outputs: bool = False) -> ClipScore:
     """Run ``method`` over one clip with the paper's protocol and score it.
 
     Args:
@@ -77,6 +84,8 @@ def evaluate_clip(method, lr: np.ndarray, hr: np.ndarray, name: str = "method", 
         tile (int, optional): spatial tiles (see :func:`zsm.upscale.upscale_window`).
         ssim (bool): also compute SSIM-Y.
         device: where to run; default: the method's own.
+        keep_outputs (bool): keep the scored output frames in ``ClipScore.outputs`` (e.g. to look at them or
+            score them frame by frame without running the method again). Default: False.
     """
     if lr.ndim != 4 or hr.ndim != 4 or len(hr) != 2 * len(lr) - 1:
         raise ValueError(f"expected LR (T, h, w, 3) and HR (2T-1, sh, sw, 3), got {lr.shape} and {hr.shape}")
@@ -86,18 +95,22 @@ def evaluate_clip(method, lr: np.ndarray, hr: np.ndarray, name: str = "method", 
     if outputs[0].shape != hr.shape[1:]:
         raise ValueError(f"the method gave frames of {outputs[0].shape}, the ground truth is {hr.shape[1:]}")
     return ClipScore(method=name, clip=clip, frames=len(outputs), fps=len(outputs) / seconds,
-                     **score_frames(outputs, hr, ssim))
+                     outputs=outputs if keep_outputs else None, **score_frames(outputs, hr, ssim))
 
 
 def evaluate(methods: Mapping[str, object], clips: Mapping[str, Tuple[np.ndarray, np.ndarray]], window: int = 4,
-             tile: Optional[int] = None, ssim: bool = True, progress=None) -> List[ClipScore]:
-    """Every method on every clip: a list of :class:`ClipScore`, clips in order, methods in order."""
+             tile: Optional[int] = None, ssim: bool = True, progress=None,
+             keep_outputs: bool = False) -> List[ClipScore]:
+    """Every method on every clip: a list of :class:`ClipScore`, clips in order, methods in order.
+
+    ``keep_outputs=True`` keeps every method's output frames in its ``ClipScore.outputs``
+    (see :func:`evaluate_clip`)."""
     scores = []
     for clip, (lr, hr) in clips.items():
         for name, method in methods.items():
             if progress is not None:
                 progress(f"{name} on {clip} ({len(lr)} inputs of {lr.shape[2]}x{lr.shape[1]})")
-            scores.append(evaluate_clip(method, lr, hr, name, clip, window, tile, ssim))
+            scores.append(evaluate_clip(method, lr, hr, name, clip, window, tile, ssim, keep_outputs=keep_outputs))
     return scores
 
 
