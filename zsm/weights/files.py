@@ -41,10 +41,11 @@ def safe_torch_load(path: PathLike, map_location="cpu"):
     except pickle.UnpicklingError as err:
         # torch's message goes on to advise weights_only=False, the unsafe path: keep only what the file holds.
         text = str(err)
-        detail = text.split("Unpickler error:", 1)[1].strip().splitlines()[0].strip() if "Unpickler error:" in text else ""
-        if "Unsupported global" not in detail:  # not a class or function to run: a damaged or foreign file
+        detail = next((line.strip() for line in text.splitlines() if "GLOBAL" in line), "")  # a class or function
+        if not detail:  # nothing to run, the pickle itself is broken: a damaged or foreign file
+            broken = text.split("Unpickler error:", 1)[-1].strip().splitlines()
             raise ValueError(f"could not read {path} as a PyTorch checkpoint; is it truncated or corrupt? "
-                             f"({detail or text.strip().splitlines()[0][:120]})") from None
+                             f"({broken[0][:120] if broken and 'Unpickler error:' in text else 'not a pickle'})") from None
         raise ValueError(
             f"refusing to load {path}: it holds objects other than tensors and plain containers, which would "
             f"need arbitrary code to unpickle ({detail})"
