@@ -605,3 +605,27 @@ def _with_info(parser, run):
     for action in parser._subparsers._group_actions:
         action.choices["info"].set_defaults(run=run)
     return parser
+
+
+def test_sigterm_during_training_keeps_the_last_finished_step_and_resume_continues(tmp_path, monkeypatch, capfd):
+    from zsm.training import samples
+
+    write_frames(tmp_path / "video", clip(7, h=40, w=40))
+    original, calls = samples.WindowSamples.__getitem__, []
+
+    def getitem(self, index):
+        calls.append(index)
+        if len(calls) == 3:  # while drawing the third step's sample: as `timeout` or docker would stop it
+            os.kill(os.getpid(), signal.SIGTERM)
+        return original(self, index)
+
+    monkeypatch.setattr(samples.WindowSamples, "__getitem__", getitem)
+    assert main(train_argv(tmp_path, "--iterations", "4", "--checkpoint-every", "4")) == 143
+    err = capfd.readouterr()
+    assert "terminated (SIGTERM)" in err.err and "saved" in err.out
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["step-0000002.pt"]
+    no_partials(tmp_path)
+    monkeypatch.setattr(samples.WindowSamples, "__getitem__", original)
+    assert main(train_argv(tmp_path, "--iterations", "4", "--checkpoint-every", "4", "--resume")) == 0
+    assert "resuming from" in capfd.readouterr().out
+    assert json.loads((tmp_path / "run" / "curves.json").read_text())["step"] == [1, 2, 3, 4]

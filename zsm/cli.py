@@ -294,9 +294,9 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(BaseException):
-    """SIGTERM (what timeout, docker and systemd send), raised in the main thread like Ctrl-C's KeyboardInterrupt, so
-    that every output in progress is removed on the way out."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (what timeout, docker and systemd send), raised in the main thread as a kind of Ctrl-C, so that every
+    output in progress is removed on the way out and training saves its last finished step as it does for Ctrl-C."""
 
 
 def _terminate(signum, frame):
@@ -328,12 +328,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
         return args.run(args)
-    except KeyboardInterrupt:
-        print("zsm: interrupted; no partial output was left", file=sys.stderr)
-        return 130
     except Terminated:
         print("zsm: terminated (SIGTERM); no partial output was left", file=sys.stderr)
         return 143
+    except KeyboardInterrupt:
+        print("zsm: interrupted; no partial output was left", file=sys.stderr)
+        return 130
     except EXPECTED as err:
         if debug:
             raise
