@@ -164,7 +164,7 @@ def test_literalincludes_point_at_existing_package_code():
 def test_notebooks_do_not_redefine_package_objects():
     """The package is the source of truth: a chapter's own versions carry other names (MyResidualBlock, ...)."""
     package = set()
-    for module in (REPO / "zsm").glob("*.py"):
+    for module in (REPO / "zsm").rglob("*.py"):  # every room: zsm/net, zsm/eval, ...
         package |= {n.name for n in ast.parse(module.read_text()).body
                     if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and not n.name.startswith("_")}
     for page in NOTEBOOKS:
