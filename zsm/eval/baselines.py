@@ -28,7 +28,7 @@ from ..data.pixels import to_uint8, unit_float64
 from ..data.resize import resize_axes
 from ..net.model import interleave
 
-__all__ = ["BicubicAverage", "FlowThenBicubic"]
+__all__ = ["BicubicAverage", "FlowThenBicubic", "optical_flow"]
 
 
 def _check_scale(scale: int) -> int:
@@ -103,6 +103,27 @@ class BicubicAverage(_TwoStage):
         return 0.5 * (x[:, :-1] + x[:, 1:])  # (B, T-1, 3, H, W)
 
 
+
+def optical_flow(a: np.ndarray, b: np.ndarray, method: str = "dis") -> np.ndarray:
+    """Optical flow from ``a`` to ``b`` (H, W) uint8: (H, W, 2) float32 (dx, dy), ``a(p) ~ b(p + flow(p))``.
+
+    ``method``: "dis" (``cv2.DISOpticalFlow``, preset MEDIUM) or "farneback". DIS refuses frames smaller than
+    12 pixels on both sides; such frames are padded (edge pixels repeated) to 12 for the flow, which is then
+    cropped back.
+    """
+    import cv2
+
+    if method == "farneback":
+        return cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
+    if method != "dis":
+        raise ValueError(f"method must be 'dis' or 'farneback', got {method!r}")
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    h, w = a.shape
+    pad = dict(top=0, left=0, bottom=max(0, 12 - h), right=max(0, 12 - w), borderType=cv2.BORDER_REPLICATE)
+    a, b = cv2.copyMakeBorder(a, **pad), cv2.copyMakeBorder(b, **pad)  # (max(H, 12), max(W, 12)) each
+    return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(a, b, None)[:h, :w]
+
+
 class FlowThenBicubic(_TwoStage):
     """Missing frames by optical-flow interpolation (OpenCV), then every frame upscaled by MATLAB bicubic.
 
@@ -128,19 +149,8 @@ class FlowThenBicubic(_TwoStage):
         self.method = method
 
     def flow(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Optical flow from ``a`` to ``b`` (H, W) uint8: (H, W, 2) float32 (dx, dy), ``a(p) ~ b(p + flow(p))``.
-
-        DIS refuses frames smaller than 12 pixels on both sides; such frames are padded (edge pixels repeated)
-        to 12 for the flow, which is then cropped back.
-        """
-        import cv2
-
-        if self.method == "farneback":
-            return cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 3, 15, 3, 5, 1.2, 0)
-        h, w = a.shape
-        pad = dict(top=0, left=0, bottom=max(0, 12 - h), right=max(0, 12 - w), borderType=cv2.BORDER_REPLICATE)
-        a, b = cv2.copyMakeBorder(a, **pad), cv2.copyMakeBorder(b, **pad)  # (max(H, 12), max(W, 12)) each
-        return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(a, b, None)[:h, :w]
+        """Optical flow from ``a`` to ``b`` (H, W) uint8 by this baseline's method: see :func:`optical_flow`."""
+        return optical_flow(a, b, self.method)
 
     def interpolate(self, i0: np.ndarray, i1: np.ndarray) -> np.ndarray:
         """The frame half-way between two float32 frames (H, W, 3) in [0, 1]: (H, W, 3) float32."""
