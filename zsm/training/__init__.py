@@ -3,12 +3,16 @@
     samples  windows cut from footage or Vimeo-90K septuplets, cropped and augmented, a pure function of their number
     loop     Charbonnier loss, Adam with cosine restarts, mixed precision, DDP, resumable
     runs     a run's folder: its checkpoints, the latest of them, random states, curves
+    motion   the flow between a window's inputs; synthetic windows with known motion; mixtures of sources
+    guidance a training-only loss that pulls the interpolation's offsets towards the flow
+    recipe   the samples of a run, assembled from footage or Vimeo-90K, strides and synthetic motion
 
 Book: chapter 6.
 """
 from .loop import TrainConfig, TrainingDiverged, charbonnier, train
 from .runs import latest_checkpoint
 from .samples import FootageWindows, VimeoWindows, WindowSamples
+from .recipe import training_samples
 
 __all__ = ["TrainConfig", "TrainingDiverged", "charbonnier", "train", "latest_checkpoint", "FootageWindows",
-           "VimeoWindows", "WindowSamples"]
+           "VimeoWindows", "WindowSamples", "training_samples"]

@@ -30,10 +30,11 @@ from ..net.config import ZSMConfig
 from ..net.model import ZoomingSlowMo
 from ..outputs import check_writable, remove_stale_partials
 from ..weights.checkpoint import load_training_checkpoint, save_checkpoint, save_training_checkpoint
+from .guidance import OffsetGuide, guidance_weight
 from .runs import (DEFINING, checkpoint_dir, clear_run, definition_changes, latest_checkpoint, rng_state, run_files,
                    set_rng_state, write_curves, write_definition)
 
-__all__ = ["TrainConfig", "charbonnier", "make_optimizer", "amp_dtype", "train", "latest_checkpoint", "TrainingDiverged"]
+__all__ = ["TrainConfig", "charbonnier", "make_optimizer", "parameter_groups", "warmup_factor", "amp_dtype", "train", "latest_checkpoint", "TrainingDiverged"]
 
 
 
@@ -58,6 +59,15 @@ class TrainConfig:
         keep_checkpoints: how many recent checkpoints to keep.
         seed: model initialisation and every sample.
         max_bad_steps: consecutive non-finite losses tolerated (each skipped) before training stops.
+        warmup_steps: the learning rate rises linearly from 1/warmup_steps of the schedule's to all of it over
+            the first steps (EDVR, TDAN). Paper: 0.
+        offset_lr_scale: the learning rate of the offset and mask predictors of every deformable convolution
+            (``DeformConv.offset_mask``) is this times the others'. Paper: 1.
+        guide_weight, guide_steps: offset guidance (:mod:`zsm.training.guidance`), a loss on the feature
+            interpolation's offsets towards half the flow between the inputs, weighted ``guide_weight`` at the
+            start and falling to 0 at ``guide_steps``; needs samples with flows. Paper: 0 (off).
+        channels_last: keep the weights (and so the activations) in channels-last memory order, which mkldnn's
+            convolutions compute faster on a CPU (see ``benchmarks/train.py --memory-formats``); the same function.
     """
 
     run_dir: str = "runs/zsm"
@@ -78,6 +88,11 @@ class TrainConfig:
     keep_checkpoints: int = 3
     seed: int = 0
     max_bad_steps: int = 10
+    warmup_steps: int = 0
+    offset_lr_scale: float = 1.0
+    guide_weight: float = 0.0
+    guide_steps: int = 0
+    channels_last: bool = False
 
     def model_config(self) -> ZSMConfig:
         if self.model is not None:
@@ -91,7 +106,13 @@ class TrainConfig:
         for name in ("batch_size", "lr_size", "iterations", "restart_every", "keep_checkpoints", "max_bad_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("workers", "log_every", "val_every", "checkpoint_every"):
+        if not self.offset_lr_scale > 0:
+            raise ValueError(f"offset_lr_scale must be > 0, got {self.offset_lr_scale}")
+        if not self.guide_weight >= 0:
+            raise ValueError(f"guide_weight must be >= 0, got {self.guide_weight}")
+        if self.guide_weight > 0 and self.guide_steps < 1:
+            raise ValueError(f"guide_weight {self.guide_weight} needs guide_steps >= 1 (the steps it decays over)")
+        for name in ("workers", "log_every", "val_every", "checkpoint_every", "warmup_steps", "guide_steps"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         self.model_config()  # fail early on a bad preset or model dict
@@ -136,6 +157,21 @@ def _distributed() -> tuple:
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
     return dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", "0"))
+
+
+def parameter_groups(model, cfg: TrainConfig) -> list:
+    """The model's parameters for :func:`make_optimizer`: one group, or with ``cfg.offset_lr_scale != 1`` two, the
+    offset and mask predictors of the deformable convolutions (their own learning rate) and the rest."""
+    if cfg.offset_lr_scale == 1:
+        return [{"params": list(model.parameters())}]
+    offsets = [p for name, p in model.named_parameters() if ".offset_mask." in name]
+    rest = [p for name, p in model.named_parameters() if ".offset_mask." not in name]
+    return [{"params": rest}, {"params": offsets, "lr": cfg.learning_rate * cfg.offset_lr_scale}]
+
+
+def warmup_factor(step: int, cfg: TrainConfig) -> float:
+    """What the learning rate of optimiser step ``step + 1`` is multiplied by during the warm-up (1 after it)."""
+    return min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
 
 
 def make_optimizer(parameters, cfg: TrainConfig):
@@ -220,7 +256,11 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
     run_dir = Path(cfg.run_dir)
     torch.manual_seed(cfg.seed)
     model = ZoomingSlowMo(cfg.model_config()).to(device)
-    optimizer, scheduler = make_optimizer(model.parameters(), cfg)
+    if cfg.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer, scheduler = make_optimizer(parameter_groups(model, cfg), cfg)
+    if cfg.guide_weight > 0 and not getattr(dataset, "flows", False):
+        raise ValueError("offset guidance (guide_weight > 0) needs samples with flows, e.g. WindowSamples(..., flows=True)")
     autocast_dtype = amp_dtype(cfg.amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=autocast_dtype == torch.float16)
     step, curves = 0, {"step": [], "loss": [], "lr": [], "its": [], "val": []}
@@ -268,13 +308,25 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
         write_curves(run_dir, curves)
 
     model.train()
+    guide = OffsetGuide(model).attach() if cfg.guide_weight > 0 else None
+    if guide is not None:
+        curves.setdefault("guide", [])
+    window_guide = 0.0
     try:
-        for lr_clip, hr_clip in loader:
-            lr_clip = lr_clip.to(device, non_blocking=True)
-            hr_clip = hr_clip.to(device, non_blocking=True)
+        for batch in loader:
+            lr_clip = batch[0].to(device, non_blocking=True)
+            hr_clip = batch[1].to(device, non_blocking=True)
+            weight = guidance_weight(step, cfg.guide_weight, cfg.guide_steps)
+            if guide is not None and weight == 0:
+                guide.remove()  # the guide is over: no more offsets kept
             with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
                 loss = charbonnier(net(lr_clip), hr_clip)
-            finite = torch.isfinite(loss.detach()).to(torch.float32)
+                objective = loss
+                if weight > 0:
+                    guide_loss = guide.loss(batch[2].to(device, non_blocking=True))
+                    objective = loss + weight * guide_loss
+                    window_guide += guide_loss.item()
+            finite = torch.isfinite(objective.detach()).to(torch.float32)
             if world > 1:  # every rank skips together, or the gradient all-reduce would hang
                 dist.all_reduce(finite, op=dist.ReduceOp.MIN)
             if finite.item() < 1:
@@ -289,8 +341,11 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
                 continue
             bad_steps = 0
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
+            scaler.scale(objective).backward()
             updating = True  # from here until the step is counted and logged, a checkpoint would be inconsistent
+            if cfg.warmup_steps and step < cfg.warmup_steps:  # the scheduler's rate, scaled (it is recomputed each step)
+                for group, rate in zip(optimizer.param_groups, scheduler.get_last_lr()):
+                    group["lr"] = rate * warmup_factor(step, cfg)
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
@@ -304,9 +359,11 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
                 elapsed = time.perf_counter() - window_start
                 curves["step"].append(step)
                 curves["loss"].append(window_loss / window_steps)
-                curves["lr"].append(scheduler.get_last_lr()[0])
+                curves["lr"].append(scheduler.get_last_lr()[0] * warmup_factor(step, cfg))
                 curves["its"].append(window_steps / elapsed)
-                window_start, window_steps, window_loss = time.perf_counter(), 0, 0.0
+                if "guide" in curves:
+                    curves["guide"].append(window_guide / window_steps)
+                window_start, window_steps, window_loss, window_guide = time.perf_counter(), 0, 0.0, 0.0
             updating = False
             if validate is not None and rank == 0 and cfg.val_every and (step % cfg.val_every == 0 or step == cfg.iterations):
                 model.eval()
@@ -328,6 +385,8 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
     finally:
         if bar is not None:
             bar.close()
+        if guide is not None:
+            guide.remove()
     if rank == 0:
         _export(model, run_dir, step, cfg, curves)
     return model, curves

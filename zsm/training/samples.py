@@ -13,7 +13,7 @@ gives the same sample, in any worker and on any rank, which is what makes resume
 from __future__ import annotations
 
 import hashlib
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -35,10 +35,14 @@ class FootageWindows:
         scale (int): s. Default: 4.
     """
 
-    def __init__(self, clips: Sequence[np.ndarray], frames: int = 7, scale: int = 4, names: Sequence[str] = ()):
+    def __init__(self, clips: Sequence[np.ndarray], frames: int = 7, scale: int = 4, names: Sequence[str] = (),
+                 strides: Sequence[int] = (1,), flows: bool = False):
         if frames < 3 or frames % 2 == 0:
             raise ValueError(f"a window needs an odd number of HR frames >= 3 (2T-1), got {frames}")
-        self.frames, self.scale = frames, scale
+        strides = tuple(int(k) for k in strides)
+        if not strides or min(strides) < 1 or len(set(strides)) != len(strides):
+            raise ValueError(f"strides must be distinct whole numbers >= 1, got {list(strides)}")
+        self.frames, self.scale, self.strides, self.with_flows = frames, scale, strides, flows
         self.names = [str(n) for n in names] or [f"clip {i}" for i in range(len(clips))]
         self._digest = hashlib.sha256()
         self.hr: List[np.ndarray] = []
@@ -47,8 +51,10 @@ class FootageWindows:
             clip = np.asarray(clip)
             if clip.ndim != 4 or clip.shape[-1] != 3 or clip.dtype != np.uint8:
                 raise ValueError(f"{self.names[i]}: expected uint8 frames (N, H, W, 3), got {clip.dtype} {clip.shape}")
-            if len(clip) < frames:
-                raise ValueError(f"{self.names[i]} has {len(clip)} frames; a training window needs {frames}")
+            span = (frames - 1) * max(strides) + 1
+            if len(clip) < span:
+                raise ValueError(f"{self.names[i]} has {len(clip)} frames; a training window of {frames} frames "
+                                 f"{max(strides)} apart needs {span}")
             self._digest.update(f"{clip.shape}".encode())
             self._digest.update(np.ascontiguousarray(clip).data)
             lr, hr = make_pair(clip, scale, lr_frames="all")  # LR of every frame; HR cropped to s * LR size
@@ -56,7 +62,9 @@ class FootageWindows:
             self.lr.append(lr)
         if not self.hr:
             raise ValueError("no clips to train on")
-        self.counts = np.array([len(c) - frames + 1 for c in self.hr])
+        # window numbers run clip by clip, stride by stride, start by start
+        self.counts = np.array([len(c) - (frames - 1) * k for c in self.hr for k in strides])
+        self.flows = [self._clip_flows(lr) for lr in self.lr] if flows else None
 
     @classmethod
     def from_files(cls, videos: Sequence, max_frames: Optional[int] = None, **kwargs) -> "FootageWindows":
@@ -65,21 +73,39 @@ class FootageWindows:
             raise ValueError(f"max_frames must be at least 1, got {max_frames}")
         return cls([load_clip(v, 0, max_frames) for v in videos], names=[str(v) for v in videos], **kwargs)
 
+    def _clip_flows(self, lr: np.ndarray) -> dict:
+        """The DIS flow of every pair of LR frames 2k apart, for each stride k: {k: (N - 2k, 2, 2, h, w) float16}."""
+        from .motion import flow_pair
+
+        return {k: np.stack([flow_pair(lr[f], lr[f + 2 * k]) for f in range(len(lr) - 2 * k)]).astype(np.float16)
+                for k in self.strides}
+
     def describe(self) -> dict:
         """What the windows are made of: the clips' names, sizes and a SHA-256 of their frames."""
-        return {"kind": "footage", "clips": self.names, "frames": [int(len(c)) for c in self.hr],
-                "window": self.frames, "sha256": self._digest.hexdigest()}
+        out = {"kind": "footage", "clips": self.names, "frames": [int(len(c)) for c in self.hr],
+               "window": self.frames, "sha256": self._digest.hexdigest()}
+        if self.strides != (1,):
+            out["strides"] = list(self.strides)
+        return out
 
     def __len__(self) -> int:
         return int(self.counts.sum())
 
-    def window(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
-        """LR inputs (T, h, w, 3) and HR targets (2T-1, sh, sw, 3), uint8, of window ``index``."""
-        clip = int(np.searchsorted(np.cumsum(self.counts), index, side="right"))
-        start = index - int(self.counts[:clip].sum())
-        hr = self.hr[clip][start: start + self.frames]
-        lr = self.lr[clip][start: start + self.frames: 2]
-        return lr, hr
+    def window(self, index: int, flows: bool = False):
+        """LR inputs (T, h, w, 3) and HR targets (2T-1, sh, sw, 3), uint8, of window ``index``; with ``flows``
+        also the DIS flow between its inputs, (T-1, 2, 2, h, w) float32 (see :mod:`zsm.training.motion`)."""
+        part = int(np.searchsorted(np.cumsum(self.counts), index, side="right"))
+        start = index - int(self.counts[:part].sum())
+        clip, k = divmod(part, len(self.strides))
+        k = self.strides[k]
+        span = (self.frames - 1) * k + 1
+        hr = self.hr[clip][start: start + span: k]
+        lr = self.lr[clip][start: start + span: 2 * k]
+        if not flows:
+            return lr, hr
+        if self.flows is None:
+            raise ValueError("these windows were made without flows; make them with flows=True")
+        return lr, hr, self.flows[clip][k][start: start + span - 2 * k: 2 * k].astype(np.float32)
 
 
 class VimeoWindows:
@@ -103,27 +129,39 @@ class VimeoWindows:
         """What the windows are: the data set's folder, split and septuplet count."""
         return {"kind": "vimeo", "root": str(self.root), "split": self.split, "septuplets": len(self.names)}
 
-    def window(self, index: int) -> Tuple[np.ndarray, np.ndarray]:
+    def window(self, index: int, flows: bool = False):
         hr = self._load(self.root, self.names[index])  # (7, H, W, 3) uint8
-        return make_pair(hr, self.scale)
+        lr, hr = make_pair(hr, self.scale)
+        if not flows:
+            return lr, hr
+        from .motion import input_flows
+
+        return lr, hr, input_flows(lr)
 
 
-def augment(lr: np.ndarray, hr: np.ndarray, rng: np.random.Generator) -> Tuple[np.ndarray, np.ndarray]:
+def augment(lr: np.ndarray, hr: np.ndarray, rng: np.random.Generator, flow: Optional[np.ndarray] = None):
     """The paper's augmentation, the same on LR and HR: horizontal and vertical flips, a 90-degree rotation
-    (each with probability 1/2), and the whole window reversed in time with probability 1/2.
+    (each with probability 1/2), and the whole window reversed in time with probability 1/2. A window's flow,
+    when given, is transformed with it (:func:`zsm.training.motion.flip_flows`).
 
     Shape:
-        lr: (T, h, w, 3), hr: (2T-1, H, W, 3) -> the same shapes (h and w swap when rotated).
+        lr: (T, h, w, 3), hr: (2T-1, H, W, 3), flow: (T-1, 2, 2, h, w) -> the same shapes (h and w swap when
+        rotated); (lr, hr) or, with a flow, (lr, hr, flow).
     """
-    if rng.random() < 0.5:
+    from .motion import flip_flows
+
+    moves = [rng.random() < 0.5 for _ in range(4)]  # horizontal, vertical, transpose, reverse
+    if moves[0]:
         lr, hr = lr[:, :, ::-1], hr[:, :, ::-1]
-    if rng.random() < 0.5:
+    if moves[1]:
         lr, hr = lr[:, ::-1], hr[:, ::-1]
-    if rng.random() < 0.5:
+    if moves[2]:
         lr, hr = lr.transpose(0, 2, 1, 3), hr.transpose(0, 2, 1, 3)
-    if rng.random() < 0.5:
+    if moves[3]:
         lr, hr = lr[::-1], hr[::-1]
-    return lr, hr
+    if flow is None:
+        return lr, hr
+    return lr, hr, flip_flows(flow, *moves)
 
 
 class WindowSamples(Dataset):
@@ -143,8 +181,10 @@ class WindowSamples(Dataset):
         sample: (lr (T, 3, lr_size, lr_size), hr (2T-1, 3, s*lr_size, s*lr_size)), float32.
     """
 
-    def __init__(self, source, lr_size: int = 32, augment: bool = True, seed: int = 0, length: int = 2**62):
+    def __init__(self, source, lr_size: int = 32, augment: bool = True, seed: int = 0, length: int = 2**62,
+                 flows: bool = False):
         self.source, self.lr_size, self.augment, self.seed, self.length = source, lr_size, augment, seed, length
+        self.flows = flows
         lr, _ = source.window(0)
         if lr.shape[1] < lr_size or lr.shape[2] < lr_size:
             raise ValueError(f"LR frames of {lr.shape[1]}x{lr.shape[2]} are smaller than the {lr_size}x{lr_size} crop")
@@ -157,14 +197,19 @@ class WindowSamples(Dataset):
         source = self.source.describe() if hasattr(self.source, "describe") else {"kind": type(self.source).__name__}
         return {"source": source, "lr_size": self.lr_size, "augment": self.augment, "seed": self.seed}
 
-    def __getitem__(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int):
         rng = np.random.default_rng([self.seed, index])
-        lr, hr = self.source.window(int(rng.integers(len(self.source))))
+        number = int(rng.integers(len(self.source)))
+        lr, hr, *flow = self.source.window(number, flows=True) if self.flows else self.source.window(number)
         s, n = self.source.scale, self.lr_size
         y = int(rng.integers(lr.shape[1] - n + 1))
         x = int(rng.integers(lr.shape[2] - n + 1))
         lr = lr[:, y: y + n, x: x + n]
         hr = hr[:, s * y: s * (y + n), s * x: s * (x + n)]
+        flow = [f[..., y: y + n, x: x + n] for f in flow]
         if self.augment:
-            lr, hr = augment(lr, hr, rng)
-        return frames_to_tensor(lr), frames_to_tensor(hr)  # (T, 3, n, n), (2T-1, 3, sn, sn)
+            lr, hr, *flow = augment(lr, hr, rng, *flow)
+        sample = frames_to_tensor(lr), frames_to_tensor(hr)  # (T, 3, n, n), (2T-1, 3, sn, sn)
+        if self.flows:
+            return (*sample, torch.from_numpy(np.ascontiguousarray(flow[0], np.float32)))  # (T-1, 2, 2, n, n)
+        return sample

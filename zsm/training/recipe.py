@@ -1,0 +1,55 @@
+"""The training samples of a run, assembled from what a user names: footage or Vimeo-90K, temporal strides,
+synthetic motion, and the flows that offset guidance needs.
+
+Book: chapter 6. ``python -m zsm train`` calls :func:`training_samples` with its flags.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from .motion import Mixture, SyntheticMotion, stills_from
+from .samples import FootageWindows, VimeoWindows, WindowSamples
+
+__all__ = ["training_samples"]
+
+
+def training_samples(videos: Optional[Sequence] = None, vimeo=None, *, max_frames: Optional[int] = None,
+                     strides: Sequence[int] = (1,), synthetic: float = 0.0, flows: bool = False, lr_size: int = 32,
+                     seed: int = 0, max_speed: float = 4.0) -> WindowSamples:
+    """The samples of a run: random aligned crops of real windows, mixed with synthetic motion if asked.
+
+    Args:
+        videos: video files or frame folders (read whole, or their first ``max_frames`` frames); or
+        vimeo: the Vimeo-90K septuplet folder (its train split). Exactly one of them.
+        strides: temporal strides of the real windows (HR frames k apart; footage only). Default: (1,), the paper's.
+        synthetic (float): the fraction of samples from :class:`zsm.training.motion.SyntheticMotion`, made from
+            every 10th frame of the footage (or the middle frame of every 50th septuplet). Default: 0.
+        flows (bool): samples carry the flow between their inputs (for offset guidance). Default: False.
+        lr_size (int): the LR crop side. Default: 32.
+        seed (int): every random choice. Default: 0.
+        max_speed (float): the synthetic motion's top speed, LR pixels between two inputs. Default: 4.
+
+    Returns:
+        a :class:`zsm.training.samples.WindowSamples`.
+    """
+    if bool(videos) == (vimeo is not None):
+        raise ValueError("give training data: videos or a Vimeo-90K folder (one of them)")
+    if not 0 <= synthetic <= 1:
+        raise ValueError(f"synthetic must be a fraction in [0, 1], got {synthetic}")
+    if vimeo is not None:
+        if tuple(strides) != (1,):
+            raise ValueError("temporal strides need footage: Vimeo-90K septuplets are 7 frames, one window each")
+        real = VimeoWindows(vimeo, "train")
+    else:
+        real = FootageWindows.from_files(videos, max_frames, strides=strides, flows=flows and synthetic < 1)
+    if synthetic == 0:
+        return WindowSamples(real, lr_size=lr_size, seed=seed, flows=flows)
+    if vimeo is not None:
+        stills = [real.window(i)[1][3] for i in range(0, len(real), 50)]
+    else:
+        stills = stills_from(real.hr, every=10)
+    moving = SyntheticMotion(stills, lr_size=lr_size, scale=real.scale, max_speed=max_speed, seed=seed)
+    if synthetic == 1:
+        return WindowSamples(moving, lr_size=lr_size, seed=seed, flows=flows)
+    return WindowSamples(Mixture([real, moving], [1 - synthetic, synthetic], seed=seed), lr_size=lr_size, seed=seed,
+                         flows=flows)
