@@ -3,6 +3,7 @@
     python benchmarks/train.py                              # tiny and paper presets on this device
     python benchmarks/train.py --presets tiny --steps 20
     python benchmarks/train.py --amps off bf16 fp16         # on a GPU: float32 vs mixed precision
+    python benchmarks/train.py --presets tiny_skip --memory-formats contiguous channels_last
 
 What is timed is the package's own trainer, not a copy of its loop: ``zsm.training.loop.train`` runs ``--warmup`` +
 ``--steps`` optimiser steps with ``log_every=1``, so its curves hold the iterations/s of every single step
@@ -70,7 +71,8 @@ def worker(spec: dict) -> dict:
     with tempfile.TemporaryDirectory() as run_dir:
         cfg = TrainConfig(run_dir=run_dir, preset=spec["preset"], batch_size=spec["batch_size"],
                           lr_size=spec["lr_size"], iterations=steps, amp=spec["amp"], workers=0, log_every=1,
-                          val_every=0, checkpoint_every=0, seed=0)
+                          val_every=0, checkpoint_every=0, seed=0,
+                          channels_last=spec.get("memory_format") == "channels_last")
         dataset = RandomWindows(spec["lr_size"], steps * spec["batch_size"])
         gc.collect()
         if device.type == "cuda":
@@ -109,6 +111,8 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=None, help="untimed first steps (default: CPU 2, CUDA 5)")
     parser.add_argument("--backend", default="auto", choices=["auto", "pure", "torchvision"],
                         help="DCN backend (auto: torchvision where it imports, else pure)")
+    parser.add_argument("--memory-formats", nargs="+", default=["contiguous"], choices=["contiguous", "channels_last"],
+                        help="TrainConfig.channels_last off (contiguous) and/or on, side by side")
     parser.add_argument("--memory-limit-gb", type=float, default=None,
                         help="cap each worker's address space (a configuration too large fails instead of swapping)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
@@ -137,23 +141,28 @@ def main(argv=None):
     for preset in args.presets:
         batch = args.batch_size or (16 if cuda else 8 if preset != "paper" else 1)
         steps = args.steps or (30 if cuda else 3 if preset == "paper" else 10)
-        for amp in amps:
+        for amp, memory_format in [(a, m) for a in amps for m in args.memory_formats]:
             spec = dict(preset=preset, amp=amp, device=str(device), batch_size=batch, lr_size=args.lr_size,
-                        steps=steps, warmup=warmup, threads=args.threads, backend=args.backend)
+                        steps=steps, warmup=warmup, threads=args.threads, backend=args.backend,
+                        memory_format=memory_format)
             result = run_worker(Path(__file__), spec, memory_limit_gb=args.memory_limit_gb)
             row = {**spec, **result, "precision": {"off": "fp32"}.get(amp, amp)}
             rows.append(row)
-            print(f"  {preset} amp={amp}: " + (result.get("error") or
+            print(f"  {preset} amp={amp} {memory_format}: " + (result.get("error") or
                   f"{result['median_ms']:.1f} ms/step, {result['its']:.3g} steps/s, peak {result['peak_mb']:.0f} MB"),
                   flush=True)
             save_rows("train", machine, payload, args, complete=False, busy_seconds=1.0)
     for row in rows:
         if "its" in row:
-            same = [r for r in rows if r["preset"] == row["preset"] and r["amp"] == "off" and "its" in r]
+            same = [r for r in rows if r["preset"] == row["preset"] and r["amp"] == "off" and "its" in r
+                    and r["memory_format"] == row["memory_format"]]
             row["speedup_vs_fp32"] = row["its"] / same[0]["its"] if same else None
+            plain = [r for r in rows if r["preset"] == row["preset"] and r["amp"] == row["amp"] and "its" in r
+                     and r["memory_format"] == "contiguous"]
+            row["speedup_vs_contiguous"] = row["its"] / plain[0]["its"] if plain else None
     print_table([r for r in rows if "its" in r],
-                ["preset", "precision", "batch_size", "steps", "median_ms", "min_ms", "its", "samples_per_s",
-                 "peak_mb", "speedup_vs_fp32"],
+                ["preset", "precision", "memory_format", "batch_size", "steps", "median_ms", "min_ms", "its",
+                 "samples_per_s", "peak_mb", "speedup_vs_fp32", "speedup_vs_contiguous"],
                 title="Training step (median over the timed steps; peak memory in MB)")
     save_rows("train", machine, payload, args, complete=True, busy_seconds=1.0)
 

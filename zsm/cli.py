@@ -127,15 +127,40 @@ def cmd_evaluate(args) -> int:
     say = (lambda m: print(m, file=sys.stderr, flush=True))
     rows = summarise(evaluate(methods, clips, window=args.window, tile=args.tile, ssim=not args.no_ssim, progress=say))
     print(format_table(rows))
+    extra = {}
+    if args.offsets:
+        extra["offsets"] = offset_rows({k: m for k, m in methods.items() if isinstance(m, ZoomingSlowMo)}, clips)
     if out is not None:
-        save_table(rows, out, window=args.window, overwrite=args.overwrite)
+        save_table(rows, out, window=args.window, overwrite=args.overwrite, extra=extra)
         print(f"wrote {out}", file=sys.stderr)
     return 0
 
 
+def offset_rows(models: dict, clips: dict) -> list:
+    """For each network and clip, how well its interpolation offsets follow the DIS flow (zsm.viz.offset_flow_agreement),
+    printed as a table and returned as rows; a clip where nothing moves by more than 1 LR pixel gets no row."""
+    from .viz import offset_flow_agreement
+
+    rows = []
+    print("\noffsets of the feature interpolation (L1, mean of taps and groups) against DIS flow, pixels moving > 1 LR px:")
+    print(f"{'clip':<22} {'method':<20} {'cosine':>7} {'dir 1':>6} {'dir 2':>6} {'along':>6} {'|offset|':>9} {'|flow|':>7} {'moving':>7}")
+    for name, model in models.items():
+        for clip, (lr, _) in clips.items():
+            try:
+                a = offset_flow_agreement(model, lr)
+            except ValueError as err:
+                print(f"{clip:<22} {name:<20} ({err})")
+                continue
+            rows.append({"method": name, "clip": clip, **a})
+            print(f"{clip:<22} {name:<20} {a['cosine']:>+7.3f} {a['cosine_1']:>+6.2f} {a['cosine_2']:>+6.2f} "
+                  f"{a['along']:>6.2f} {a['offset_px']:>9.3f} {a['flow_px']:>7.2f} {a['moving']:>7.1%}")
+    return rows
+
+
 def cmd_train(args) -> int:
+    from .data.footage import frame_range
     from .eval.evaluate import held_out_validator
-    from .training import FootageWindows, TrainConfig, VimeoWindows, WindowSamples, train
+    from .training import TrainConfig, train, training_samples
 
     if bool(args.videos) == bool(args.vimeo):
         raise UserError("give training data: --videos FILE_OR_FOLDER ... or --vimeo ROOT (one of them)")
@@ -156,13 +181,24 @@ def cmd_train(args) -> int:
         batch_size=args.batch_size, lr_size=args.lr_size,
         iterations=args.iterations, learning_rate=args.learning_rate, restart_every=args.restart_every,
         amp=args.amp, workers=args.workers, log_every=args.log_every, val_every=args.val_every,
-        checkpoint_every=args.checkpoint_every, seed=args.seed)
+        checkpoint_every=args.checkpoint_every, seed=args.seed, warmup_steps=args.warmup,
+        offset_lr_scale=args.offset_lr_scale, guide_weight=args.guide_weight, guide_steps=args.guide_steps,
+        channels_last=args.channels_last)
     if args.val_clip:
-        held_out = Path(args.val_clip).resolve()
-        if any(Path(v).resolve() == held_out for v in args.videos or []):
-            raise UserError(f"{args.val_clip} is also a training video; validate on footage the model never sees")
-    source = VimeoWindows(args.vimeo, "train") if args.vimeo else FootageWindows.from_files(args.videos, args.max_frames)
-    dataset = WindowSamples(source, lr_size=cfg.lr_size, seed=cfg.seed)
+        held_out, start, stop = frame_range(args.val_clip)
+        for video in args.videos or []:
+            path, first, last = frame_range(video)
+            if path.resolve() == held_out.resolve() and (stop is None or last is None or (first < stop and start < last)):
+                raise UserError(f"--val-clip {args.val_clip} overlaps the training video {video}; validate on frames "
+                                "the model never sees (e.g. --videos clip.mp4:0-100 --val-clip clip.mp4:100-150)")
+    if args.vimeo and args.strides != [1]:
+        raise UserError("--strides needs --videos: Vimeo-90K septuplets are 7 frames, one window each")
+    if not 0 <= args.synthetic <= 1:
+        raise UserError(f"--synthetic must be a fraction from 0 to 1, got {args.synthetic}")
+    if min(args.strides) < 1 or len(set(args.strides)) != len(args.strides):
+        raise UserError(f"--strides must be distinct whole numbers of at least 1, got {' '.join(map(str, args.strides))}")
+    dataset = training_samples(args.videos, args.vimeo, max_frames=args.max_frames, strides=args.strides,
+                               synthetic=args.synthetic, flows=cfg.guide_weight > 0, lr_size=cfg.lr_size, seed=cfg.seed)
     validate = held_out_validator(args.val_clip, args.val_frames) if args.val_clip else None
     train(cfg, dataset, validate=validate, device=args.device, resume=args.resume, progress=not args.no_progress,
           start_over=args.start_over, allow_changes=args.allow_changes)
@@ -256,16 +292,20 @@ def make_parser() -> argparse.ArgumentParser:
     ev.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N (default: auto)")
     ev.add_argument("--window", type=int, default=4, help="input frames per window (default: 4, as in the paper)")
     ev.add_argument("--tile", type=int, help="spatial tiles of this many LR pixels")
+    ev.add_argument("--offsets", action="store_true",
+                    help="also measure how well each network's interpolation offsets follow the optical flow")
     ev.add_argument("--no-ssim", action="store_true", help="skip SSIM (faster)")
     ev.add_argument("--out", help="save the table as JSON here")
     ev.add_argument("--overwrite", action="store_true", help="replace --out if it exists")
     ev.set_defaults(run=cmd_evaluate)
 
     tr = sub.add_parser("train", parents=[common], help="train on footage (--videos) or Vimeo-90K (--vimeo); torchrun for several GPUs")
-    tr.add_argument("--videos", nargs="*", help="training videos (files or frame folders)")
+    tr.add_argument("--videos", nargs="*", help="training videos (files or frame folders), each whole or a range of "
+                    "its frames, PATH:START-STOP (STOP excluded), e.g. data/bikes.mp4:0-76")
     tr.add_argument("--vimeo", help="a Vimeo-90K septuplet folder (train split)")
     tr.add_argument("--max-frames", type=int, help="use at most this many frames of each video")
-    tr.add_argument("--val-clip", help="a held-out clip for validation PSNR-Y (never one of --videos)")
+    tr.add_argument("--val-clip", help="a held-out clip for validation PSNR-Y, whole or PATH:START-STOP (never frames "
+                    "of --videos)")
     tr.add_argument("--val-frames", type=int, default=7, help="HR frames of the held-out clip (odd; default: 7)")
     tr.add_argument("--run-dir", default="runs/zsm", help="checkpoints, curves and model.pt (default: runs/zsm)")
     tr.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --run-dir")
@@ -288,7 +328,23 @@ def make_parser() -> argparse.ArgumentParser:
     tr.add_argument("--val-every", type=int, default=defaults.val_every)
     tr.add_argument("--checkpoint-every", type=int, default=defaults.checkpoint_every)
     tr.add_argument("--seed", type=int, default=defaults.seed)
+    tr.add_argument("--strides", type=int, nargs="+", default=[1], metavar="K",
+                    help="temporal strides of the footage's windows: frames K apart (default: 1, the paper's)")
+    tr.add_argument("--synthetic", type=float, default=0.0, metavar="FRACTION",
+                    help="this fraction of the samples is synthetic motion (pans, zooms, moving patches) made from "
+                         "stills of the training data (default: 0)")
+    tr.add_argument("--warmup", type=int, default=defaults.warmup_steps, metavar="STEPS",
+                    help="learning-rate warm-up steps (default: 0)")
+    tr.add_argument("--offset-lr-scale", type=float, default=defaults.offset_lr_scale, metavar="X",
+                    help="learning rate of the deformable offset predictors relative to the rest (default: 1)")
+    tr.add_argument("--guide-weight", type=float, default=defaults.guide_weight, metavar="W",
+                    help="offset guidance: weight of a loss pulling the interpolation's offsets towards optical flow, "
+                         "decaying to 0 at --guide-steps (default: 0, off)")
+    tr.add_argument("--guide-steps", type=int, default=defaults.guide_steps, metavar="STEPS",
+                    help="the steps over which --guide-weight decays to 0")
     tr.add_argument("--device", help="cpu, cuda, cuda:N (default: the local GPU if any, else cpu)")
+    tr.add_argument("--channels-last", action="store_true",
+                    help="channels-last memory order (faster convolutions on a CPU; the same network)")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
     tr.set_defaults(run=cmd_train)
     return parser

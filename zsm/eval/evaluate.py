@@ -142,23 +142,29 @@ def format_table(rows: List[dict]) -> str:
     return "\n".join(out)
 
 
-def save_table(rows: List[dict], path, window: int = 4, overwrite: bool = False) -> None:
+def save_table(rows: List[dict], path, window: int = 4, overwrite: bool = False,
+               extra: Optional[Dict[str, list]] = None) -> None:
     """:func:`summarise` rows as strict JSON (a score not computed, e.g. SSIM with ``ssim=False``, is ``null``),
-    written atomically, with the protocol they were measured with.
+    written atomically, with the protocol they were measured with, and any ``extra`` tables beside them (e.g.
+    ``{"offsets": [...]}``).
 
     Raises:
         FileExistsError: ``path`` exists and ``overwrite`` is False. OSError: it cannot be written.
     """
-    clean = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()} for r in rows]
-    table = {"rows": clean, "protocol": "PSNR/SSIM on Y (BT.601), 8-bit, no border crop, "
+    def strict(table):
+        return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()} for r in table]
+
+    table = {"rows": strict(rows), "protocol": "PSNR/SSIM on Y (BT.601), 8-bit, no border crop, "
              f"windows of {window} inputs sharing one frame"}
+    table.update({name: strict(t) for name, t in (extra or {}).items()})
     with atomic_file(path, overwrite) as tmp:
         tmp.write_text(json.dumps(table, indent=1, allow_nan=False))
 
 
 def held_out_validator(clip, frames: int = 7):
     """``validate(model) -> {"psnr_y", "psnr_y_input", "psnr_y_interp"}`` on the first ``frames`` frames (odd) of
-    a held-out clip (a video file or frame folder), for :func:`zsm.training.train`'s ``validate``."""
+    a held-out clip (a video file or frame folder, or a range of one: ``PATH:START-STOP``), for
+    :func:`zsm.training.train`'s ``validate``."""
     from ..data.datasets import make_pair
     from ..data.footage import load_clip
 

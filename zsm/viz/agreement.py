@@ -1,0 +1,73 @@
+"""How well the feature interpolation's offsets follow the motion: their direction against optical flow.
+
+Book: chapter 3 (the measurement), chapter 7 and ``zsm/weights/README.md`` (the shipped model's figure).
+
+For inputs i and i+1, direction 1 samples frame i, so a motion-following offset points along f(i+1 -> i), where
+frame i+1's pixels were in frame i (about half of it, for the middle moment); direction 2 along f(i -> i+1). The
+measure: the L1 offsets averaged over taps and groups, their cosine similarity with the DIS flow per pixel,
+averaged over the pixels that move by more than ``min_motion`` LR pixels, over every neighbouring pair of a clip.
+1 is "along the motion everywhere", 0 "unrelated", -1 "against it".
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+import numpy as np
+
+from ..data.pixels import frames_to_tensor
+from ..training.motion import flow_pair
+from .hooks import record_model_offsets
+
+__all__ = ["offset_flow_agreement"]
+
+
+def offset_flow_agreement(model, frames: np.ndarray, min_motion: float = 1.0) -> Dict[str, float]:
+    """The cosine similarity of the L1 interpolation offsets with the DIS flow, over the moving pixels of a clip.
+
+    Each neighbouring pair of LR frames is run through ``model`` as a 2-frame clip (the interpolation of a pair
+    depends on that pair alone) and its offsets recorded (:func:`zsm.viz.record_model_offsets`).
+
+    Args:
+        model (zsm.ZoomingSlowMo): the network.
+        frames (np.ndarray): LR frames (N, h, w, 3) uint8, N >= 2.
+        min_motion (float): LR pixels a pixel must move (DIS flow) to count. Default: 1.
+
+    Returns:
+        {"cosine": mean of the two directions, "cosine_1", "cosine_2", "moving": the fraction of pixels that
+        count, "pairs": N - 1, "offset_px": the mean length of the averaged offsets over the moving pixels (both
+        directions), "flow_px": the mean length of the flow there, "along": the mean component of the offsets
+        along the flow divided by half the flow's length (1 for offsets of exactly half the flow, as for the
+        middle moment; 0 for offsets that do not move, whatever their cosine)}.
+
+    A cosine alone says nothing about size: offsets of a thousandth of a pixel can point along the motion. Read it
+    with ``offset_px`` and ``along``.
+    """
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) < 2:
+        raise ValueError(f"expected at least 2 LR frames (N, h, w, 3) uint8, got {frames.dtype} {frames.shape}")
+    sums = {1: [0.0, 0], 2: [0.0, 0]}
+    lengths = [0.0, 0.0, 0.0]  # offset length, flow length, offset component along the flow / half the flow length
+    moving = total = 0
+    for i in range(len(frames) - 1):
+        records = record_model_offsets(model, frames_to_tensor(frames[i: i + 2]))
+        flows = flow_pair(frames[i], frames[i + 1])  # (2, 2, h, w): f(i+1 -> i), f(i -> i+1), (dy, dx)
+        for direction in (1, 2):
+            record = records.one(stage="interpolation", pair=(0, 1), level=1, direction=direction)
+            ours = record.offset[0].float().mean(dim=(0, 1)).cpu().numpy()  # (2, h, w)
+            flow = flows[direction - 1]
+            speed = np.hypot(*flow)
+            where = speed > min_motion
+            cosine = (ours * flow).sum(0) / (np.hypot(*ours) * speed + 1e-9)
+            sums[direction][0] += float(cosine[where].sum())
+            sums[direction][1] += int(where.sum())
+            lengths[0] += float(np.hypot(*ours)[where].sum())
+            lengths[1] += float(speed[where].sum())
+            lengths[2] += float(((ours * flow).sum(0) / (0.5 * speed ** 2 + 1e-9))[where].sum())
+            if direction == 1:
+                moving, total = moving + int(where.sum()), total + where.size
+    if moving == 0:
+        raise ValueError(f"no pixel of these {len(frames)} frames moves by more than {min_motion} LR pixels")
+    c1, c2 = (sums[d][0] / max(sums[d][1], 1) for d in (1, 2))
+    return {"cosine": (c1 + c2) / 2, "cosine_1": c1, "cosine_2": c2, "moving": moving / total,
+            "pairs": len(frames) - 1, "offset_px": lengths[0] / max(sums[1][1] + sums[2][1], 1),
+            "flow_px": lengths[1] / max(sums[1][1] + sums[2][1], 1), "along": lengths[2] / max(sums[1][1] + sums[2][1], 1)}
