@@ -53,8 +53,8 @@ class FootageWindows:
                 raise ValueError(f"{self.names[i]}: expected uint8 frames (N, H, W, 3), got {clip.dtype} {clip.shape}")
             span = (frames - 1) * max(strides) + 1
             if len(clip) < span:
-                raise ValueError(f"{self.names[i]} has {len(clip)} frames; a training window of {frames} frames "
-                                 f"{max(strides)} apart needs {span}")
+                apart = f" of {frames} frames {max(strides)} apart" if max(strides) > 1 else ""
+                raise ValueError(f"{self.names[i]} has {len(clip)} frames; a training window{apart} needs {span}")
             self._digest.update(f"{clip.shape}".encode())
             self._digest.update(np.ascontiguousarray(clip).data)
             lr, hr = make_pair(clip, scale, lr_frames="all")  # LR of every frame; HR cropped to s * LR size
