@@ -554,6 +554,22 @@ def test_a_read_only_run_folder_fails_before_any_step(tmp_path, capfd, tmpfs):
     one_line(main(argv), capfd, "Read-only")
 
 
+def test_a_disk_that_fills_at_the_first_checkpoint_is_one_line_and_leaves_no_temporary(tmp_path, capfd, tmpfs):
+    write_frames(tmp_path / "video", clip(7, h=40, w=40))
+    full = tmpfs(size="64k")  # room for run.json and the writability probe, not for a checkpoint
+    argv = train_argv(tmp_path)
+    argv[argv.index("--run-dir") + 1] = str(full / "run")
+    line = one_line(main(argv), capfd, "")
+    assert "No space left" in line and "step-0000001.pt" in line, line
+    assert "inline_container" not in line and "enforce fail" not in line
+    assert not [p for p in full.rglob("*") if p.is_file() and p.name != "run.json"], list(full.rglob("*"))
+
+
+def test_a_size_too_large_for_memory_is_one_line_in_plain_words(capfd):
+    line = one_line(main(["info", "--preset", "tiny", "--size", "1000000x1000000"]), capfd, "not enough memory")
+    assert "GiB" in line and "DefaultCPUAllocator" not in line and "enforce" not in line
+
+
 @pytest.mark.parametrize("extra, fragment", [
     (["--max-frames", "0"], "--max-frames must be at least 7"),
     (["--val-frames", "4"], "--val-frames must be odd"),

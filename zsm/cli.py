@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import errno
 import os
+import re
 import signal
 import sys
 import threading
@@ -369,8 +370,14 @@ def describe(err: BaseException) -> str:
                   errno.ENAMETOOLONG: "; use a shorter name"}.get(err.errno, "")
         return f"{err.strerror}{where}{advice}"
     if isinstance(err, torch.OutOfMemoryError) or "can't allocate memory" in str(err):
-        return ("not enough memory for this input; upscale with --tile N (e.g. --tile 128) or use a smaller "
-                f"--window ({str(err).strip().splitlines()[0][:200]})")
+        asked = re.search(r"(?:tried to allocate|Tried to allocate) ([\d.]+) ?(bytes|[KMGT]iB)", str(err))
+        need = ""
+        if asked:
+            amount = float(asked[1]) * {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}[asked[2]]
+            need = f" (one step needed {amount / 2**30:,.1f} GiB more)"
+        where = "the GPU" if isinstance(err, torch.OutOfMemoryError) else "this machine"
+        return (f"not enough memory on {where} for this input{need}; use a smaller input or size, or for upscale "
+                "and evaluate --tile N (e.g. --tile 128) or a smaller --window")
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 

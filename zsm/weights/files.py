@@ -10,6 +10,7 @@ carry a SHA-256 so that an altered file is noticed.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import pickle
 from pathlib import Path
@@ -63,14 +64,20 @@ def atomic_torch_save(obj, path: PathLike) -> None:
     Raises:
         OSError: the file could not be written (a full disk, a read-only folder), with ``path`` in the message.
     """
+    # Serialised in memory first, then written by Python: a full disk is then an OSError with its errno (ENOSPC)
+    # instead of torch's writer's "enforce fail at inline_container.cc ... unexpected pos".
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     with atomic_file(path, overwrite=True) as tmp:
         try:
             with open(tmp, "wb") as f:
-                torch.save(obj, f)
+                f.write(buffer.getbuffer())
                 f.flush()
                 os.fsync(f.fileno())
-        except RuntimeError as err:  # torch's writer reports a full disk as "enforce fail at inline_container.cc"
-            raise OSError(f"could not write {path} (is the disk full?): {str(err).strip().splitlines()[0][:160]}") from None
+        except OSError as err:
+            if err.filename or err.errno is None:
+                raise
+            raise OSError(err.errno, err.strerror, str(path)) from None  # name the file the user asked for
 
 
 def state_dict_digest(state_dict: Dict[str, Tensor]) -> str:
