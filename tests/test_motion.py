@@ -273,7 +273,7 @@ def test_train_refuses_a_validation_range_that_overlaps_the_training_frames(vide
     folder, _ = video
     argv = ["train", "--videos", f"{folder}:0-20", "--run-dir", str(tmp_path / "run"), "--iterations", "1"]
     assert main(argv + ["--val-clip", f"{folder}:15-25"]) == 2
-    assert "overlaps the training video" in capsys.readouterr().err
+    assert "overlaps its frames" in capsys.readouterr().err
     assert main(argv + ["--val-clip", str(folder)]) == 2
     assert main(argv + ["--strides", "0"]) == 2
     assert "--strides" in capsys.readouterr().err

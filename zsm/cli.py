@@ -190,8 +190,9 @@ def cmd_train(args) -> int:
         for video in args.videos or []:
             path, first, last = frame_range(video)
             if path.resolve() == held_out.resolve() and (stop is None or last is None or (first < stop and start < last)):
-                raise UserError(f"--val-clip {args.val_clip} overlaps the training video {video}; validate on frames "
-                                "the model never sees (e.g. --videos clip.mp4:0-100 --val-clip clip.mp4:100-150)")
+                raise UserError(f"--val-clip {args.val_clip} is also a training video ({video}), or overlaps its frames; "
+                                "validate on frames the model never sees (e.g. --videos clip.mp4:0-100 "
+                                "--val-clip clip.mp4:100-150)")
     if args.vimeo and args.strides != [1]:
         raise UserError("--strides needs --videos: Vimeo-90K septuplets are 7 frames, one window each")
     if not 0 <= args.synthetic <= 1:
