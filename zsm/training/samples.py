@@ -33,6 +33,10 @@ class FootageWindows:
         clips: HR clips, each (N, H, W, 3) uint8 with N >= frames.
         frames (int): HR frames per window, 2T-1. Default: 7.
         scale (int): s. Default: 4.
+        strides: temporal strides: for each k, every window of ``frames`` frames k apart (inputs 2k apart).
+            Default: (1,), the paper's consecutive frames.
+        flows (bool): compute the DIS flow of every pair of LR frames 2k apart once, here, so that
+            ``window(i, flows=True)`` gives each window's flow (:mod:`zsm.training.motion`). Default: False.
     """
 
     def __init__(self, clips: Sequence[np.ndarray], frames: int = 7, scale: int = 4, names: Sequence[str] = (),
@@ -171,14 +175,17 @@ class WindowSamples(Dataset):
     asks for sample numbers step * batch + j, so it never runs out).
 
     Args:
-        source: a :class:`FootageWindows` or :class:`VimeoWindows`.
+        source: a :class:`FootageWindows`, :class:`VimeoWindows`, or a source of :mod:`zsm.training.motion`.
         lr_size (int): side of the LR crop. Paper: 32 (HR 128).
         augment (bool): flips, rotations and time reversal. Default: True.
         seed (int): the seed of every random choice. Default: 0.
         length (int): the number of distinct sample numbers. Default: 2**62.
+        flows (bool): each sample also carries the flow between its inputs, cropped and augmented with it, for
+            offset guidance (the source must give flows: ``window(i, flows=True)``). Default: False.
 
     Shape:
-        sample: (lr (T, 3, lr_size, lr_size), hr (2T-1, 3, s*lr_size, s*lr_size)), float32.
+        sample: (lr (T, 3, lr_size, lr_size), hr (2T-1, 3, s*lr_size, s*lr_size)), float32; with ``flows``
+        also flow (T-1, 2, 2, lr_size, lr_size), NaN where unknown.
     """
 
     def __init__(self, source, lr_size: int = 32, augment: bool = True, seed: int = 0, length: int = 2**62,
