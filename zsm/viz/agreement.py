@@ -14,8 +14,6 @@ from typing import Dict
 
 import numpy as np
 
-from ..data.pixels import frames_to_tensor
-from ..training.motion import flow_pair
 from .hooks import record_model_offsets
 
 __all__ = ["offset_flow_agreement"]
@@ -42,6 +40,9 @@ def offset_flow_agreement(model, frames: np.ndarray, min_motion: float = 1.0) ->
     A cosine alone says nothing about size: offsets of a thousandth of a pixel can point along the motion. Read it
     with ``offset_px`` and ``along``.
     """
+    from ..data.pixels import frames_to_tensor  # here, not at import: `import zsm` must not need OpenCV
+    from ..training.motion import flow_pair
+
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) < 2:
         raise ValueError(f"expected at least 2 LR frames (N, h, w, 3) uint8, got {frames.dtype} {frames.shape}")
