@@ -51,7 +51,6 @@ class OffsetGuide:
         self.model, self.levels = model, tuple(levels)
         self._raw: Dict[Tuple[int, int], Tensor] = {}
         self._handles: List = []
-        self.groups = model.config.groups
 
     def __enter__(self) -> "OffsetGuide":
         return self.attach()

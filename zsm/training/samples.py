@@ -46,7 +46,7 @@ class FootageWindows:
         strides = tuple(int(k) for k in strides)
         if not strides or min(strides) < 1 or len(set(strides)) != len(strides):
             raise ValueError(f"strides must be distinct whole numbers >= 1, got {list(strides)}")
-        self.frames, self.scale, self.strides, self.with_flows = frames, scale, strides, flows
+        self.frames, self.scale, self.strides = frames, scale, strides
         self.names = [str(n) for n in names] or [f"clip {i}" for i in range(len(clips))]
         self._digest = hashlib.sha256()
         self.hr: List[np.ndarray] = []
