@@ -4,7 +4,7 @@ Book: chapter 7.
 """
 from __future__ import annotations
 
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -92,16 +92,9 @@ class ZoomingSlowMo(nn.Module):
             nn.init.zeros_(self.reconstruction.conv_last.bias)
 
     def forward(self, x: Tensor) -> Tensor:
-        check_clip(x, self.conv_first_weight)
         b, t, _, h, w = x.shape
-        pad_h, pad_w = -h % PYRAMID_MULTIPLE, -w % PYRAMID_MULTIPLE
-        frames = x.reshape(b * t, 3, h, w)  # (B*T, 3, H, W)
-        frames = F.pad(frames, (0, pad_w, 0, pad_h))  # zeros at the bottom and right: (B*T, 3, H', W')
-        hp, wp = h + pad_h, w + pad_w
-
-        pyramid = self.extractor(frames)  # 3 levels of (B*T, C, h_l, w_l)
-        pyramid = [level.view(b, t, *level.shape[1:]) for level in pyramid]  # 3 levels of (B, T, C, h_l, w_l)
-        middles = self._interpolate_pairs(pyramid)  # (B, T-1, C, H', W')
+        pyramid, middles = self.interpolated_features(x)  # 3 levels of (B, T, C, h_l, w_l); (B, T-1, C, H', W')
+        hp, wp = middles.shape[-2:]
         sequence = interleave(pyramid[0], middles)  # (B, 2T-1, C, H', W'): F0, I01, F1, I12, ..., F(T-1)
 
         sequence = self.convlstm(sequence)  # (B, 2T-1, C, H', W')
@@ -112,6 +105,24 @@ class ZoomingSlowMo(nn.Module):
         if self.config.global_skip:
             out = out + self._cheap_guess(x.reshape(b * t, 3, h, w), b, t)
         return out
+
+    def interpolated_features(self, x: Tensor) -> Tuple[List[Tensor], Tensor]:
+        """The first two stages alone: the inputs' feature pyramids and the interpolated features between them.
+
+        ``forward`` starts with this; training uses it alone where only the interpolation's offsets matter
+        (:mod:`zsm.training.guidance`). The inputs are padded with zeros at the bottom and right to multiples of 4.
+
+        Shape:
+            x: (B, T, 3, H, W) -> (3 levels of (B, T, C, h_l, w_l), (B, T-1, C, H', W')) with H', W' = H, W padded
+        """
+        check_clip(x, self.conv_first_weight)
+        b, t, _, h, w = x.shape
+        pad_h, pad_w = -h % PYRAMID_MULTIPLE, -w % PYRAMID_MULTIPLE
+        frames = x.reshape(b * t, 3, h, w)  # (B*T, 3, H, W)
+        frames = F.pad(frames, (0, pad_w, 0, pad_h))  # zeros at the bottom and right: (B*T, 3, H', W')
+        pyramid = self.extractor(frames)  # 3 levels of (B*T, C, h_l, w_l)
+        pyramid = [level.view(b, t, *level.shape[1:]) for level in pyramid]  # 3 levels of (B, T, C, h_l, w_l)
+        return pyramid, self._interpolate_pairs(pyramid)  # (B, T-1, C, H', W')
 
     def _cheap_guess(self, frames: Tensor, b: int, t: int) -> Tensor:
         """Inputs bicubic-upscaled, missing frames the mean of their neighbours: (B*T, 3, H, W) -> (B, 2T-1, 3, sH, sW)."""
