@@ -240,6 +240,57 @@ def test_guided_training_records_the_guide_and_needs_flows(tmp_path, video, stil
         train(cfg, WindowSamples(FootageWindows([frames]), lr_size=8), progress=False)
 
 
+def test_alignment_steps_train_only_the_extraction_and_interpolation_on_the_guide(tmp_path, video, stills):
+    _, frames = video
+    samples = WindowSamples(SyntheticMotion(stills, lr_size=8), lr_size=8, flows=True)
+    cfg = TrainConfig(run_dir=str(tmp_path / "run"), preset="tiny", batch_size=2, lr_size=8, iterations=3,
+                      learning_rate=1e-2, workers=0, log_every=1, val_every=0, checkpoint_every=1, align_steps=2)
+    torch.manual_seed(cfg.seed)
+    start = {k: v.clone() for k, v in zsm.ZoomingSlowMo(cfg.model_config()).state_dict().items()}
+    cfg.iterations = 2
+    model, curves = train(cfg, samples, progress=False)
+    after = model.state_dict()
+    moved = {k.split(".")[0] for k in start if not torch.equal(start[k], after[k])}
+    assert moved == {"extractor", "interpolation"}  # the guide alone: the ConvLSTM and reconstruction never move
+    assert not torch.equal(start["interpolation.align1.l1.dcn.offset_mask.weight"],
+                           after["interpolation.align1.l1.dcn.offset_mask.weight"])
+    assert [a["step"] for a in curves["align"]] == [1, 2] and all(a["guide"] > 0 for a in curves["align"])
+    assert curves["step"] == [] and curves["loss"] == []
+    cfg.iterations = 3  # resume into the reconstruction steps: the whole network trains on its loss
+    model, curves = train(cfg, samples, resume=True, progress=False)
+    assert curves["step"] == [3] and len(curves["align"]) == 2
+    assert not torch.equal(after["reconstruction.conv_last.weight"], model.state_dict()["reconstruction.conv_last.weight"])
+    assert not model.interpolation.align1.l1.dcn.offset_mask._forward_hooks
+    with pytest.raises(ValueError, match="flows"):
+        cfg.run_dir = str(tmp_path / "other")
+        train(cfg, WindowSamples(FootageWindows([frames]), lr_size=8), progress=False)
+
+
+def test_kaiming_alignment_redraws_only_the_extraction_and_interpolation_and_keeps_the_zero_starts():
+    from zsm.training.initialise import kaiming_alignment
+
+    torch.manual_seed(0)
+    model = zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny_skip())
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    torch.manual_seed(1)
+    kaiming_alignment(model)
+    after = model.state_dict()
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and all(k.startswith(("extractor.", "interpolation.")) for k in changed)
+    assert not any(".blocks." in k or "offset_mask" in k for k in changed)  # their own starts: 0.1-scaled, zero
+    assert "interpolation.align1.l1.dcn.weight" in changed and "extractor.conv_first.weight" in changed
+    assert after["interpolation.align1.l1.dcn.offset_mask.weight"].abs().max() == 0
+    # the point: the offset features keep their size through the convolutions (std 0.04 -> ~0.5 with PyTorch's start)
+    kept = {}
+    model.interpolation.align1.l1.dcn.offset_mask.register_forward_hook(lambda m, i, o: kept.update(x=i[0]))
+    with torch.no_grad():
+        model(torch.rand(1, 3, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
+    assert kept["x"].std() > 0.2
+    fan_in = 2 * 8 * 9  # offset_conv1 of a level: [a, b] of 8 channels each, 3x3
+    std = after["interpolation.align1.l3.offset_conv1.weight"].std().item()
+    assert std == pytest.approx(math.sqrt(2 / (1 + 0.1 ** 2) / fan_in), rel=0.15)
+
+
 def test_the_agreement_is_one_along_the_motion_and_minus_one_against_it():
     big = texture(80, 160, 7)
     frames = np.stack([big[8:40, 3 * i: 3 * i + 48] for i in range(4)])  # the content moves 3 px a frame to the left
@@ -256,6 +307,17 @@ def test_the_agreement_is_one_along_the_motion_and_minus_one_against_it():
     assert offset_flow_agreement(model, frames)["cosine"] < -0.9
     with pytest.raises(ValueError, match="moves"):
         offset_flow_agreement(model, np.repeat(frames[:1], 3, axis=0))
+    # against a given (true) flow instead of DIS: exactly 3 px, and NaN pixels do not count
+    truth = np.zeros((3, 2, 2, 32, 48), np.float32)
+    truth[:, 0, 1], truth[:, 1, 1] = 3.0, -3.0  # dx of f(i+1 -> i) and of f(i -> i+1)
+    truth[:, :, :, :, :8] = np.nan
+    with_constant_offsets(model, 0.0, 1.5, directions=(1,))
+    with_constant_offsets(model, 0.0, -1.5, directions=(2,))
+    exact = offset_flow_agreement(model, frames, flows=truth)
+    assert exact["cosine"] == pytest.approx(1.0) and exact["along"] == pytest.approx(1.0, abs=1e-4)
+    assert exact["flow_px"] == pytest.approx(3.0) and exact["moving"] == pytest.approx(40 / 48)
+    with pytest.raises(ValueError, match="flows must be"):
+        offset_flow_agreement(model, frames, flows=truth[:2])
 
 
 def test_channels_last_computes_the_same_network():

@@ -184,7 +184,7 @@ def cmd_train(args) -> int:
         amp=args.amp, workers=args.workers, log_every=args.log_every, val_every=args.val_every,
         checkpoint_every=args.checkpoint_every, seed=args.seed, warmup_steps=args.warmup,
         offset_lr_scale=args.offset_lr_scale, guide_weight=args.guide_weight, guide_steps=args.guide_steps,
-        channels_last=args.channels_last)
+        align_steps=args.align_steps, kaiming_init=args.kaiming_init, channels_last=args.channels_last)
     if args.val_clip:
         held_out, start, stop = frame_range(args.val_clip)
         for video in args.videos or []:
@@ -195,12 +195,15 @@ def cmd_train(args) -> int:
                                 "--val-clip clip.mp4:100-150)")
     if args.vimeo and args.strides != [1]:
         raise UserError("--strides needs --videos: Vimeo-90K septuplets are 7 frames, one window each")
+    if not args.synthetic_speed > 0:
+        raise UserError(f"--synthetic-speed must be a positive number of pixels, got {args.synthetic_speed}")
     if not 0 <= args.synthetic <= 1:
         raise UserError(f"--synthetic must be a fraction from 0 to 1, got {args.synthetic}")
     if min(args.strides) < 1 or len(set(args.strides)) != len(args.strides):
         raise UserError(f"--strides must be distinct whole numbers of at least 1, got {' '.join(map(str, args.strides))}")
     dataset = training_samples(args.videos, args.vimeo, max_frames=args.max_frames, strides=args.strides,
-                               synthetic=args.synthetic, flows=cfg.guide_weight > 0, lr_size=cfg.lr_size, seed=cfg.seed)
+                               synthetic=args.synthetic, flows=cfg.guide_weight > 0 or cfg.align_steps > 0, lr_size=cfg.lr_size, seed=cfg.seed,
+                               max_speed=args.synthetic_speed)
     validate = held_out_validator(args.val_clip, args.val_frames) if args.val_clip else None
     train(cfg, dataset, validate=validate, device=args.device, resume=args.resume, progress=not args.no_progress,
           start_over=args.start_over, allow_changes=args.allow_changes)
@@ -335,6 +338,8 @@ def make_parser() -> argparse.ArgumentParser:
     tr.add_argument("--synthetic", type=float, default=0.0, metavar="FRACTION",
                     help="this fraction of the samples is synthetic motion (pans, zooms, moving patches) made from "
                          "stills of the training data (default: 0)")
+    tr.add_argument("--synthetic-speed", type=float, default=4.0, metavar="PIXELS",
+                    help="the synthetic motion's top speed, LR pixels between two inputs (default: 4)")
     tr.add_argument("--warmup", type=int, default=defaults.warmup_steps, metavar="STEPS",
                     help="learning-rate warm-up steps (default: 0)")
     tr.add_argument("--offset-lr-scale", type=float, default=defaults.offset_lr_scale, metavar="X",
@@ -344,6 +349,12 @@ def make_parser() -> argparse.ArgumentParser:
                          "decaying to 0 at --guide-steps (default: 0, off)")
     tr.add_argument("--guide-steps", type=int, default=defaults.guide_steps, metavar="STEPS",
                     help="the steps over which --guide-weight decays to 0")
+    tr.add_argument("--align-steps", type=int, default=defaults.align_steps, metavar="STEPS",
+                    help="first train the feature extraction and interpolation alone for this many steps, on the "
+                         "offset guidance loss alone, so the offsets learn the motion first (default: 0)")
+    tr.add_argument("--kaiming-init", action="store_true",
+                    help="start the feature extraction and interpolation from Kaiming-normal weights for their "
+                         "LeakyReLUs (their signals keep their size, so the offsets learn sooner; the same network)")
     tr.add_argument("--device", help="cpu, cuda, cuda:N (default: the local GPU if any, else cpu)")
     tr.add_argument("--channels-last", action="store_true",
                     help="channels-last memory order (faster convolutions on a CPU; the same network)")

@@ -6,6 +6,7 @@
     motion   the flow between a window's inputs; synthetic windows with known motion; mixtures of sources
     guidance a training-only loss that pulls the interpolation's offsets towards the flow
     recipe   the samples of a run, assembled from footage or Vimeo-90K, strides and synthetic motion
+    initialise  a start for the feature extraction and interpolation whose signals keep their size
 
 Book: chapter 6.
 """

@@ -31,6 +31,7 @@ from ..net.model import ZoomingSlowMo
 from ..outputs import check_writable, remove_stale_partials
 from ..weights.checkpoint import load_training_checkpoint, save_checkpoint, save_training_checkpoint
 from .guidance import OffsetGuide, guidance_weight
+from .initialise import kaiming_alignment
 from .runs import (DEFINING, checkpoint_dir, clear_run, definition_changes, latest_checkpoint, rng_state, run_files,
                    set_rng_state, write_curves, write_definition)
 
@@ -65,7 +66,14 @@ class TrainConfig:
             (``DeformConv.offset_mask``) is this times the others'. Paper: 1.
         guide_weight, guide_steps: offset guidance (:mod:`zsm.training.guidance`), a loss on the feature
             interpolation's offsets towards half the flow between the inputs, weighted ``guide_weight`` at the
-            start and falling to 0 at ``guide_steps``; needs samples with flows. Paper: 0 (off).
+            start and falling to 0 at ``guide_steps`` after the alignment steps; needs samples with flows.
+            Paper: 0 (off).
+        align_steps: the first ``align_steps`` optimiser steps train the feature extraction and interpolation alone,
+            on the guide loss alone (the forward pass stops after the interpolation), so that the offsets learn the
+            motion before the reconstruction loss starts; needs samples with flows. Paper: 0 (none).
+        kaiming_init: the feature extraction and interpolation start from Kaiming-normal weights for their
+            LeakyReLUs instead of PyTorch's default (:func:`zsm.training.initialise.kaiming_alignment`); the same
+            network, another starting point. Paper: False.
         channels_last: keep the weights (and so the activations) in channels-last memory order, which mkldnn's
             convolutions compute faster on a CPU (see ``benchmarks/train.py --memory-formats``); the same function.
     """
@@ -92,6 +100,8 @@ class TrainConfig:
     offset_lr_scale: float = 1.0
     guide_weight: float = 0.0
     guide_steps: int = 0
+    align_steps: int = 0
+    kaiming_init: bool = False
     channels_last: bool = False
 
     def model_config(self) -> ZSMConfig:
@@ -112,7 +122,8 @@ class TrainConfig:
             raise ValueError(f"guide_weight must be >= 0, got {self.guide_weight}")
         if self.guide_weight > 0 and self.guide_steps < 1:
             raise ValueError(f"guide_weight {self.guide_weight} needs guide_steps >= 1 (the steps it decays over)")
-        for name in ("workers", "log_every", "val_every", "checkpoint_every", "warmup_steps", "guide_steps"):
+        for name in ("workers", "log_every", "val_every", "checkpoint_every", "warmup_steps", "guide_steps",
+                     "align_steps"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         self.model_config()  # fail early on a bad preset or model dict
@@ -255,12 +266,16 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
         torch.cuda.set_device(device)
     run_dir = Path(cfg.run_dir)
     torch.manual_seed(cfg.seed)
-    model = ZoomingSlowMo(cfg.model_config()).to(device)
+    model = ZoomingSlowMo(cfg.model_config())
+    if cfg.kaiming_init:
+        kaiming_alignment(model)
+    model = model.to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer, scheduler = make_optimizer(parameter_groups(model, cfg), cfg)
-    if cfg.guide_weight > 0 and not getattr(dataset, "flows", False):
-        raise ValueError("offset guidance (guide_weight > 0) needs samples with flows, e.g. WindowSamples(..., flows=True)")
+    if (cfg.guide_weight > 0 or cfg.align_steps > 0) and not getattr(dataset, "flows", False):
+        raise ValueError("offset guidance (guide_weight > 0 or align_steps > 0) needs samples with flows, "
+                         "e.g. WindowSamples(..., flows=True)")
     autocast_dtype = amp_dtype(cfg.amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=autocast_dtype == torch.float16)
     step, curves = 0, {"step": [], "loss": [], "lr": [], "its": [], "val": []}
@@ -308,21 +323,28 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
         write_curves(run_dir, curves)
 
     model.train()
-    guide = OffsetGuide(model).attach() if cfg.guide_weight > 0 else None
-    if guide is not None:
+    guide = OffsetGuide(model).attach() if cfg.guide_weight > 0 or step < cfg.align_steps else None
+    if cfg.guide_weight > 0:
         curves.setdefault("guide", [])
+    if cfg.align_steps:
+        curves.setdefault("align", [])  # {"step", "guide", "its"} of each logging window of the alignment steps
     window_guide = 0.0
     try:
         for batch in loader:
             lr_clip = batch[0].to(device, non_blocking=True)
             hr_clip = batch[1].to(device, non_blocking=True)
-            weight = guidance_weight(step, cfg.guide_weight, cfg.guide_steps)
+            aligning = step < cfg.align_steps
+            weight = 1.0 if aligning else guidance_weight(step - cfg.align_steps, cfg.guide_weight, cfg.guide_steps)
             if guide is not None and weight == 0:
                 guide.remove()  # the guide is over: no more offsets kept
             with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
-                loss = charbonnier(net(lr_clip), hr_clip)
-                objective = loss
-                if weight > 0:
+                if aligning:  # the guide alone, on a forward pass that ends after the interpolation
+                    model.interpolated_features(lr_clip)
+                    loss = objective = guide.loss(batch[2].to(device, non_blocking=True))
+                else:
+                    loss = charbonnier(net(lr_clip), hr_clip)
+                    objective = loss
+                if weight > 0 and not aligning:
                     guide_loss = guide.loss(batch[2].to(device, non_blocking=True))
                     objective = loss + weight * guide_loss
                     window_guide += guide_loss.item()
@@ -341,7 +363,15 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
                 continue
             bad_steps = 0
             optimizer.zero_grad(set_to_none=True)
-            scaler.scale(objective).backward()
+            if aligning and world > 1:  # the forward pass bypassed DDP: average the gradients here
+                with net.no_sync():
+                    scaler.scale(objective).backward()
+                for p in model.parameters():
+                    if p.grad is not None:
+                        dist.all_reduce(p.grad)
+                        p.grad /= world
+            else:
+                scaler.scale(objective).backward()
             updating = True  # from here until the step is counted and logged, a checkpoint would be inconsistent
             if cfg.warmup_steps and step < cfg.warmup_steps:  # the scheduler's rate, scaled (it is recomputed each step)
                 for group, rate in zip(optimizer.param_groups, scheduler.get_last_lr()):
@@ -355,7 +385,11 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix(loss=f"{loss.item():.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
-            if cfg.log_every and step % cfg.log_every == 0:
+            if cfg.log_every and (step % cfg.log_every == 0 or step == cfg.align_steps) and aligning:
+                curves["align"].append({"step": step, "guide": window_loss / window_steps,
+                                        "its": window_steps / (time.perf_counter() - window_start)})
+                window_start, window_steps, window_loss, window_guide = time.perf_counter(), 0, 0.0, 0.0
+            elif cfg.log_every and step % cfg.log_every == 0:
                 elapsed = time.perf_counter() - window_start
                 curves["step"].append(step)
                 curves["loss"].append(window_loss / window_steps)

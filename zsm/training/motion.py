@@ -90,15 +90,21 @@ class SyntheticMotion:
         max_zoom (float): relative zoom per HR frame. Default: 0.02.
         foreground (float): probability of a moving patch. Default: 0.5.
         seed (int): Default: 0.
+        windows (int): how many distinct windows there are (their numbers 0 .. windows-1); 1 makes a training set of
+            one clip, as in chapter 3's controlled experiment. Default: 2**31.
     """
 
     def __init__(self, stills: Sequence[np.ndarray], lr_size: int = 32, frames: int = 7, scale: int = 4,
-                 max_speed: float = 4.0, max_zoom: float = 0.02, foreground: float = 0.5, seed: int = 0):
+                 max_speed: float = 4.0, max_zoom: float = 0.02, foreground: float = 0.5, seed: int = 0,
+                 windows: int = 2**31):
         if frames < 3 or frames % 2 == 0:
             raise ValueError(f"a window needs an odd number of HR frames >= 3 (2T-1), got {frames}")
         if max_speed < 0 or max_zoom < 0 or not 0 <= foreground <= 1:
             raise ValueError("max_speed and max_zoom must be >= 0 and foreground in [0, 1], got "
                              f"{max_speed}, {max_zoom}, {foreground}")
+        if windows < 1:
+            raise ValueError(f"windows must be at least 1, got {windows}")
+        self.windows = int(windows)
         self.stills = [np.ascontiguousarray(s) for s in stills]
         if not self.stills:
             raise ValueError("no stills to make synthetic motion from")
@@ -117,13 +123,13 @@ class SyntheticMotion:
         self._sha256 = digest.hexdigest()
 
     def __len__(self) -> int:
-        return 2**31
+        return self.windows
 
     def describe(self) -> dict:
         """What the windows are made of (a run records it)."""
         return {"kind": "synthetic", "stills": len(self.stills), "sha256": self._sha256, "lr_size": self.lr_size,
                 "frames": self.frames, "max_speed": self.max_speed, "max_zoom": self.max_zoom,
-                "foreground": self.foreground, "seed": self.seed}
+                "foreground": self.foreground, "seed": self.seed, "windows": self.windows}
 
     def window(self, index: int, flows: bool = False):
         """LR inputs (T, n, n, 3) and HR frames (2T-1, sn, sn, 3), uint8, and with ``flows`` their exact flow

@@ -31,7 +31,8 @@ __all__ = ["checkpoint_dir", "latest_checkpoint", "rng_state", "set_rng_state", 
 RUN_FILE = "run.json"  # what defines the run: its configs and its data, written when it starts
 # The TrainConfig fields that define a run; the others (iterations, logging, checkpoints, workers) may change on resume.
 DEFINING = ("preset", "model", "batch_size", "lr_size", "learning_rate", "betas", "restart_every", "eta_min", "amp",
-            "seed", "warmup_steps", "offset_lr_scale", "guide_weight", "guide_steps")
+            "seed", "warmup_steps", "offset_lr_scale", "guide_weight", "guide_steps", "align_steps",
+            "kaiming_init")
 
 
 def checkpoint_dir(run_dir) -> Path:

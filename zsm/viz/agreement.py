@@ -10,7 +10,7 @@ averaged over the pixels that move by more than ``min_motion`` LR pixels, over e
 """
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -19,7 +19,8 @@ from .hooks import record_model_offsets
 __all__ = ["offset_flow_agreement"]
 
 
-def offset_flow_agreement(model, frames: np.ndarray, min_motion: float = 1.0) -> Dict[str, float]:
+def offset_flow_agreement(model, frames: np.ndarray, min_motion: float = 1.0, flows: Optional[np.ndarray] = None
+                          ) -> Dict[str, float]:
     """The cosine similarity of the L1 interpolation offsets with the DIS flow, over the moving pixels of a clip.
 
     Each neighbouring pair of LR frames is run through ``model`` as a 2-frame clip (the interpolation of a pair
@@ -29,6 +30,9 @@ def offset_flow_agreement(model, frames: np.ndarray, min_motion: float = 1.0) ->
         model (zsm.ZoomingSlowMo): the network.
         frames (np.ndarray): LR frames (N, h, w, 3) uint8, N >= 2.
         min_motion (float): LR pixels a pixel must move (DIS flow) to count. Default: 1.
+        flows (np.ndarray): the true flow between the frames, (N-1, 2, 2, h, w) in the layout of
+            :mod:`zsm.training.motion` (e.g. of :class:`zsm.training.motion.SyntheticMotion`), to score against
+            instead of DIS flow; NaN where unknown (such pixels do not count). Default: None (DIS).
 
     Returns:
         {"cosine": mean of the two directions, "cosine_1", "cosine_2", "moving": the fraction of pixels that
@@ -46,18 +50,24 @@ def offset_flow_agreement(model, frames: np.ndarray, min_motion: float = 1.0) ->
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) < 2:
         raise ValueError(f"expected at least 2 LR frames (N, h, w, 3) uint8, got {frames.dtype} {frames.shape}")
+    if flows is not None and (np.shape(flows)[:3] != (len(frames) - 1, 2, 2) or np.shape(flows)[3:] != frames.shape[1:3]):
+        raise ValueError(f"flows must be (N-1, 2, 2, h, w) = {(len(frames) - 1, 2, 2, *frames.shape[1:3])}, "
+                         f"got {np.shape(flows)}")
     sums = {1: [0.0, 0], 2: [0.0, 0]}
     lengths = [0.0, 0.0, 0.0]  # offset length, flow length, offset component along the flow / half the flow length
     moving = total = 0
     for i in range(len(frames) - 1):
         records = record_model_offsets(model, frames_to_tensor(frames[i: i + 2]))
-        flows = flow_pair(frames[i], frames[i + 1])  # (2, 2, h, w): f(i+1 -> i), f(i -> i+1), (dy, dx)
+        pair = flow_pair(frames[i], frames[i + 1]) if flows is None else np.asarray(flows[i], np.float64)
+        # pair: (2, 2, h, w): f(i+1 -> i), f(i -> i+1), (dy, dx)
         for direction in (1, 2):
             record = records.one(stage="interpolation", pair=(0, 1), level=1, direction=direction)
             ours = record.offset[0].float().mean(dim=(0, 1)).cpu().numpy()  # (2, h, w)
-            flow = flows[direction - 1]
+            flow = pair[direction - 1]
+            known = np.isfinite(flow).all(axis=0)
+            flow = np.nan_to_num(flow)
             speed = np.hypot(*flow)
-            where = speed > min_motion
+            where = (speed > min_motion) & known
             cosine = (ours * flow).sum(0) / (np.hypot(*ours) * speed + 1e-9)
             sums[direction][0] += float(cosine[where].sum())
             sums[direction][1] += int(where.sum())
