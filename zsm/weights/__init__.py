@@ -2,7 +2,7 @@
 
     files       safe reading (tensors only), atomic writing, a SHA-256 of the tensors
     official    the authors' parameter names mapped onto ours
-    checkpoint  our two formats with one validator, and the shipped model (zsm-footage.pt, beside this file)
+    checkpoint  our two formats with one validator, and the shipped model (zsm-aligned.pt, beside this file)
 
 Book: chapter 7.
 """
