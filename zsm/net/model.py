@@ -92,8 +92,8 @@ class ZoomingSlowMo(nn.Module):
             nn.init.zeros_(self.reconstruction.conv_last.bias)
 
     def forward(self, x: Tensor) -> Tensor:
+        pyramid, middles = self.interpolated_features(x)  # checks x; 3 x (B, T, C, h_l, w_l), (B, T-1, C, H', W')
         b, t, _, h, w = x.shape
-        pyramid, middles = self.interpolated_features(x)  # 3 levels of (B, T, C, h_l, w_l); (B, T-1, C, H', W')
         hp, wp = middles.shape[-2:]
         sequence = interleave(pyramid[0], middles)  # (B, 2T-1, C, H', W'): F0, I01, F1, I12, ..., F(T-1)
 
