@@ -67,7 +67,7 @@ if want train; then
     --checkpoint-every 500 --run-dir "$WORK/train-gpu"
   cp "$WORK/train-gpu/model.pt" "$OUT/model-gpu.pt" 2>/dev/null
   part evaluate-gpu 60 $PY -m zsm evaluate --footage data --clips carphone_pristine --frames 119 --device cuda \
-    --weights "$WORK/train-gpu/model.pt" zsm/weights/zsm-footage.pt --out "$OUT/eval-gpu.json"
+    --weights "$WORK/train-gpu/model.pt" zsm/weights/zsm-aligned.pt --out "$OUT/eval-gpu.json"
 fi
 
 want train-bench && part train-bench 150 $PY benchmarks/train.py --presets tiny paper --amps off bf16 fp16 --steps 20 \
