@@ -261,8 +261,8 @@ def test_alignment_steps_train_only_the_extraction_and_interpolation_on_the_guid
     assert curves["step"] == [3] and len(curves["align"]) == 2
     assert not torch.equal(after["reconstruction.conv_last.weight"], model.state_dict()["reconstruction.conv_last.weight"])
     assert not model.interpolation.align1.l1.dcn.offset_mask._forward_hooks
+    cfg.run_dir = str(tmp_path / "other")
     with pytest.raises(ValueError, match="flows"):
-        cfg.run_dir = str(tmp_path / "other")
         train(cfg, WindowSamples(FootageWindows([frames]), lr_size=8), progress=False)
 
 

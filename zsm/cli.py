@@ -202,7 +202,7 @@ def cmd_train(args) -> int:
     if min(args.strides) < 1 or len(set(args.strides)) != len(args.strides):
         raise UserError(f"--strides must be distinct whole numbers of at least 1, got {' '.join(map(str, args.strides))}")
     dataset = training_samples(args.videos, args.vimeo, max_frames=args.max_frames, strides=args.strides,
-                               synthetic=args.synthetic, flows=cfg.guide_weight > 0 or cfg.align_steps > 0, lr_size=cfg.lr_size, seed=cfg.seed,
+                               synthetic=args.synthetic, flows=cfg.needs_flows, lr_size=cfg.lr_size, seed=cfg.seed,
                                max_speed=args.synthetic_speed)
     validate = held_out_validator(args.val_clip, args.val_frames) if args.val_clip else None
     train(cfg, dataset, validate=validate, device=args.device, resume=args.resume, progress=not args.no_progress,

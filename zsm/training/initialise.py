@@ -16,7 +16,6 @@ their own (0.1-scaled) start, and the offset predictors and, with a global skip,
 """
 from __future__ import annotations
 
-import torch
 import torch.nn as nn
 
 from ..net import DeformConv
@@ -40,10 +39,6 @@ def kaiming_alignment(model) -> None:
         for module in part.modules():
             if id(module) in skip:
                 continue
-            if isinstance(module, nn.Conv2d):
+            if isinstance(module, (nn.Conv2d, DeformConv)):  # DeformConv holds its own weight and bias
                 nn.init.kaiming_normal_(module.weight, a=NEGATIVE_SLOPE, mode="fan_in", nonlinearity="leaky_relu")
                 nn.init.zeros_(module.bias)
-            elif isinstance(module, DeformConv):
-                nn.init.kaiming_normal_(module.weight, a=NEGATIVE_SLOPE, mode="fan_in", nonlinearity="leaky_relu")
-                with torch.no_grad():
-                    module.bias.zero_()

@@ -104,6 +104,11 @@ class TrainConfig:
     kaiming_init: bool = False
     channels_last: bool = False
 
+    @property
+    def needs_flows(self) -> bool:
+        """Whether the samples must carry flows: offset guidance or alignment steps use them."""
+        return self.guide_weight > 0 or self.align_steps > 0
+
     def model_config(self) -> ZSMConfig:
         if self.model is not None:
             return ZSMConfig.from_dict(dict(self.model))
@@ -273,7 +278,7 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
     optimizer, scheduler = make_optimizer(parameter_groups(model, cfg), cfg)
-    if (cfg.guide_weight > 0 or cfg.align_steps > 0) and not getattr(dataset, "flows", False):
+    if cfg.needs_flows and not getattr(dataset, "flows", False):
         raise ValueError("offset guidance (guide_weight > 0 or align_steps > 0) needs samples with flows, "
                          "e.g. WindowSamples(..., flows=True)")
     autocast_dtype = amp_dtype(cfg.amp, device)
@@ -334,20 +339,19 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
             lr_clip = batch[0].to(device, non_blocking=True)
             hr_clip = batch[1].to(device, non_blocking=True)
             aligning = step < cfg.align_steps
-            weight = 1.0 if aligning else guidance_weight(step - cfg.align_steps, cfg.guide_weight, cfg.guide_steps)
-            if guide is not None and weight == 0:
+            weight = 0.0 if aligning else guidance_weight(step - cfg.align_steps, cfg.guide_weight, cfg.guide_steps)
+            if guide is not None and not aligning and weight == 0:
                 guide.remove()  # the guide is over: no more offsets kept
             with torch.autocast(device.type, dtype=autocast_dtype or torch.float32, enabled=autocast_dtype is not None):
                 if aligning:  # the guide alone, on a forward pass that ends after the interpolation
                     model.interpolated_features(lr_clip)
                     loss = objective = guide.loss(batch[2].to(device, non_blocking=True))
                 else:
-                    loss = charbonnier(net(lr_clip), hr_clip)
-                    objective = loss
-                if weight > 0 and not aligning:
-                    guide_loss = guide.loss(batch[2].to(device, non_blocking=True))
-                    objective = loss + weight * guide_loss
-                    window_guide += guide_loss.item()
+                    loss = objective = charbonnier(net(lr_clip), hr_clip)
+                    if weight > 0:
+                        guide_loss = guide.loss(batch[2].to(device, non_blocking=True))
+                        objective = loss + weight * guide_loss
+                        window_guide += guide_loss.item()
             finite = torch.isfinite(objective.detach()).to(torch.float32)
             if world > 1:  # every rank skips together, or the gradient all-reduce would hang
                 dist.all_reduce(finite, op=dist.ReduceOp.MIN)
