@@ -246,3 +246,29 @@ def test_resuming_with_fewer_iterations_exports_the_model_of_the_last_checkpoint
     model, curves = train(config(tmp_path, iterations=2), Synthetic(), resume=True, progress=False)
     assert curves["step"] == [1, 2, 3]  # nothing trained: the run is already past 2 steps
     assert (Path(cfg.run_dir) / "model.pt").is_file()
+
+
+def test_a_run_started_from_a_model_file_starts_from_its_weights_and_refuses_another_network(tmp_path):
+    first = config(tmp_path / "a", iterations=3, learning_rate=FAST_LR)
+    trained, _ = train(first, Synthetic(), progress=False)
+    start = Path(first.run_dir) / "model.pt"
+    # one step at a learning rate of 0 leaves the weights where the run started: the file's, not a fresh draw
+    cfg = config(tmp_path / "b", iterations=1, learning_rate=0.0, eta_min=0.0, init_weights=str(start), seed=5)
+    tuned, _ = train(cfg, Synthetic(), progress=False)
+    assert state_dict_digest(tuned.state_dict()) == state_dict_digest(zsm.load_checkpoint(start).state_dict())
+    definition = json.loads((Path(cfg.run_dir) / "run.json").read_text())
+    assert definition["init_sha256"] == state_dict_digest(zsm.load_checkpoint(start).state_dict())
+    assert definition["train"]["init_weights"] == str(start)
+    with pytest.raises(ValueError, match="holds a network with"):
+        train(config(tmp_path / "c", preset="tiny_skip", init_weights=str(start)), Synthetic(), progress=False)
+    with pytest.raises(FileNotFoundError):
+        train(config(tmp_path / "d", init_weights=str(tmp_path / "missing.pt")), Synthetic(), progress=False)
+
+
+def test_a_channels_last_run_writes_checkpoints_whose_digest_matches_the_contiguous_weights(tmp_path):
+    cfg = config(tmp_path, iterations=2, channels_last=True)
+    model, _ = train(cfg, Synthetic(), progress=False)
+    assert any(p.dim() == 4 and p.shape[-1] == 1 and p.stride(-1) != 1 for p in model.parameters())  # 1x1 kernels
+    contiguous = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
+    assert state_dict_digest(model.state_dict()) == state_dict_digest(contiguous)
+    assert state_dict_digest(zsm.load_checkpoint(Path(cfg.run_dir) / "model.pt").state_dict()) == state_dict_digest(contiguous)

@@ -184,7 +184,10 @@ def cmd_train(args) -> int:
         amp=args.amp, workers=args.workers, log_every=args.log_every, val_every=args.val_every,
         checkpoint_every=args.checkpoint_every, seed=args.seed, warmup_steps=args.warmup,
         offset_lr_scale=args.offset_lr_scale, guide_weight=args.guide_weight, guide_steps=args.guide_steps,
-        align_steps=args.align_steps, kaiming_init=args.kaiming_init, channels_last=args.channels_last)
+        align_steps=args.align_steps, kaiming_init=args.kaiming_init, channels_last=args.channels_last,
+        init_weights=args.init_weights)
+    if args.init_weights and not Path(args.init_weights).is_file():
+        raise UserError(f"--init-weights {args.init_weights}: no such file")
     if args.val_clip:
         held_out, start, stop = frame_range(args.val_clip)
         for video in args.videos or []:
@@ -355,6 +358,9 @@ def make_parser() -> argparse.ArgumentParser:
     tr.add_argument("--kaiming-init", action="store_true",
                     help="start the feature extraction and interpolation from Kaiming-normal weights for their "
                          "LeakyReLUs (their signals keep their size, so the offsets learn sooner; the same network)")
+    tr.add_argument("--init-weights", metavar="MODEL",
+                    help="start from this model file's weights (fine-tuning; ours or the authors'; the same network "
+                         "as --preset/--model); used when the run starts, not on --resume")
     tr.add_argument("--device", help="cpu, cuda, cuda:N (default: the local GPU if any, else cpu)")
     tr.add_argument("--channels-last", action="store_true",
                     help="channels-last memory order (faster convolutions on a CPU; the same network)")

@@ -29,7 +29,8 @@ from torch.utils.data import DataLoader, Sampler
 from ..net.config import ZSMConfig
 from ..net.model import ZoomingSlowMo
 from ..outputs import check_writable, remove_stale_partials
-from ..weights.checkpoint import load_training_checkpoint, save_checkpoint, save_training_checkpoint
+from ..weights.checkpoint import load_checkpoint, load_training_checkpoint, save_checkpoint, save_training_checkpoint
+from ..weights.files import state_dict_digest
 from .guidance import OffsetGuide, guidance_weight
 from .initialise import kaiming_alignment
 from .runs import (DEFINING, checkpoint_dir, clear_run, definition_changes, latest_checkpoint, rng_state, run_files,
@@ -76,6 +77,10 @@ class TrainConfig:
             network, another starting point. Paper: False.
         channels_last: keep the weights (and so the activations) in channels-last memory order, which mkldnn's
             convolutions compute faster on a CPU (see ``benchmarks/train.py --memory-formats``); the same function.
+        init_weights: a model file (:func:`zsm.weights.checkpoint.load_checkpoint`: ours, digest-checked, or the
+            authors') whose weights the run starts from instead of a random draw (fine-tuning); its network must be
+            the run's (same config). Used when the run starts, not when it resumes (the checkpoint holds the weights
+            then). The run's definition records the weights' SHA-256. Paper: None (a random start).
     """
 
     run_dir: str = "runs/zsm"
@@ -103,6 +108,7 @@ class TrainConfig:
     align_steps: int = 0
     kaiming_init: bool = False
     channels_last: bool = False
+    init_weights: Optional[str] = None
 
     @property
     def needs_flows(self) -> bool:
@@ -274,6 +280,9 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
     model = ZoomingSlowMo(cfg.model_config())
     if cfg.kaiming_init:
         kaiming_alignment(model)
+    start_weights = _starting_weights(cfg, model.config) if cfg.init_weights else None
+    if start_weights is not None:
+        model.load_state_dict(start_weights)
     model = model.to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -287,6 +296,7 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
 
     definition = {"train": {k: v for k, v in asdict(cfg).items() if k in DEFINING},
                   "model_config": model.config.to_dict(),
+                  **({"init_sha256": state_dict_digest(start_weights)} if start_weights is not None else {}),
                   "data": dataset.describe() if hasattr(dataset, "describe") else type(dataset).__name__}
     _prepare_run_dir(run_dir, definition, resume, start_over, allow_changes, writer=rank == 0, world=world)
     latest = latest_checkpoint(run_dir) if resume else None
@@ -428,6 +438,15 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
     if rank == 0:
         _export(model, run_dir, step, cfg, curves)
     return model, curves
+
+
+def _starting_weights(cfg: TrainConfig, config: ZSMConfig) -> dict:
+    """The state dict of ``cfg.init_weights`` (checked: its digest, and that it is the run's network), on the CPU."""
+    start = load_checkpoint(cfg.init_weights)  # FileNotFoundError / ValueError name the file
+    if start.config != config:
+        raise ValueError(f"{cfg.init_weights} holds a network with {start.config}, but this run trains {config}; "
+                         "give the run the same --preset / --model")
+    return {k: v.float() for k, v in start.state_dict().items()}
 
 
 def _prepare_run_dir(run_dir: Path, definition: dict, resume: bool, start_over: bool, allow_changes: bool,

@@ -32,7 +32,7 @@ RUN_FILE = "run.json"  # what defines the run: its configs and its data, written
 # The TrainConfig fields that define a run; the others (iterations, logging, checkpoints, workers) may change on resume.
 DEFINING = ("preset", "model", "batch_size", "lr_size", "learning_rate", "betas", "restart_every", "eta_min", "amp",
             "seed", "warmup_steps", "offset_lr_scale", "guide_weight", "guide_steps", "align_steps",
-            "kaiming_init")
+            "kaiming_init", "init_weights")
 
 
 def checkpoint_dir(run_dir) -> Path:

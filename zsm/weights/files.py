@@ -84,9 +84,11 @@ def state_dict_digest(state_dict: Dict[str, Tensor]) -> str:
     """SHA-256 over every tensor's name, dtype, shape and bytes, in sorted name order."""
     h = hashlib.sha256()
     for name in sorted(state_dict):
-        t = state_dict[name].detach().cpu().contiguous()
+        t = state_dict[name].detach().cpu()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        # reshape(-1) after contiguous(): a channels-last weight with 1x1 kernels counts as contiguous but keeps a
+        # last stride > 1, which view(uint8) refuses; the flat row-major copy has the same bytes in the same order
+        h.update(t.contiguous().reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
     return h.hexdigest()
 
 
