@@ -18,7 +18,7 @@ Rooms by role; each imports only the rooms below it, and ``net`` imports none:
     eval            PSNR/SSIM-Y, the two-stage baselines, the paper's evaluation protocol
     upscale         a whole video through a model in windows and tiles;  graphs: CUDA-graph replay
     data            video and frame I/O, MATLAB bicubic, the real footage, Vimeo-90K and Vid4
-    weights         our checkpoints, the authors' layout, the shipped model
+    weights         our checkpoints, the authors' layout and published file, the shipped model
     net             the network, one module per stage of the paper (see zsm.net)
 """
 import sys as _sys
@@ -26,8 +26,9 @@ import sys as _sys
 from .net import PRESETS, ZoomingSlowMo, ZSMConfig, ops
 from .viz.hooks import record_offsets
 from .viz.records import OffsetRecord
-from .weights import (SHIPPED_MODEL, convert_official_state_dict, load_checkpoint, load_default_model,
-                      load_official_checkpoint, save_checkpoint)
+from .weights import (OFFICIAL_CHECKPOINT_BLOB, OFFICIAL_CHECKPOINT_URL, SHIPPED_MODEL, convert_official_state_dict,
+                      download_official_checkpoint, load_checkpoint, load_default_model, load_official_checkpoint,
+                      save_checkpoint)
 
 _sys.modules[__name__ + ".ops"] = ops  # `import zsm.ops` and `from zsm.ops import ...` keep working
 
@@ -42,6 +43,9 @@ __all__ = [
     "record_offsets",
     "convert_official_state_dict",
     "load_official_checkpoint",
+    "download_official_checkpoint",
+    "OFFICIAL_CHECKPOINT_URL",
+    "OFFICIAL_CHECKPOINT_BLOB",
     "save_checkpoint",
     "load_checkpoint",
     "load_default_model",

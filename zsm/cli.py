@@ -20,6 +20,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import List, Optional
 
@@ -62,6 +63,19 @@ def cmd_data(args) -> int:
     from .data.footage import fetch_footage
 
     fetch_footage(args.dest, clips=args.clips or None)
+    return 0
+
+
+def cmd_download(args) -> int:
+    from .weights.download import OFFICIAL_CHECKPOINT_BLOB, download_official_checkpoint
+
+    if not args.timeout > 0:
+        raise UserError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
+    say = (lambda m: print(m, file=sys.stderr))
+    path = download_official_checkpoint(args.dest, args.url, timeout=args.timeout, progress=not args.no_progress,
+                                        say=say)
+    print(f"{path}: the authors' published checkpoint (git blob {OFFICIAL_CHECKPOINT_BLOB}); use it with "
+          f"--weights {path}")
     return 0
 
 
@@ -269,6 +283,14 @@ def make_parser() -> argparse.ArgumentParser:
     data.add_argument("--clips", nargs="*", help="clip names (default: all: bikes, carphone_pristine, bigbuckbunny)")
     data.set_defaults(run=cmd_data)
 
+    dl = sub.add_parser("download", parents=[common],
+                        help="fetch the authors' published checkpoint (xiang2020zooming.pth), checked by its git blob SHA-1")
+    dl.add_argument("--dest", default=".", help="folder (or .pth file path) to put it in (default: .)")
+    dl.add_argument("--url", default=None, help="download from here instead of the authors' repository")
+    dl.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                    help="give up when the connection stays silent this long (default: 30)")
+    dl.add_argument("--no-progress", action="store_true", help="no progress bar")
+    dl.set_defaults(run=cmd_download)
     up = sub.add_parser("upscale", parents=[common], help="IN (video or frame folder) -> OUT (.mp4 at twice the frame rate, or a PNG folder)")
     up.add_argument("input", help="a video file or a folder of frames")
     up.add_argument("output", help="an .mp4 file, or a folder for PNG frames")
@@ -399,6 +421,10 @@ def describe(err: BaseException) -> str:
     return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"zsm: warning: {str(message).strip()}", file=sys.stderr)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run ``python -m zsm``: 0 on success; on an expected failure one ``zsm: error: ...`` line on stderr and 2;
     130 after Ctrl-C and 143 after SIGTERM (outputs in progress removed). An unexpected exception is a bug: one
@@ -408,7 +434,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     in_main_thread = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, _terminate) if in_main_thread else None
     try:
-        return args.run(args)
+        with warnings.catch_warnings():  # a library warning is one "zsm: warning: ..." line, not a source excerpt
+            warnings.showwarning = _show_warning
+            return args.run(args)
     except Terminated:
         print("zsm: terminated (SIGTERM); no partial output was left", file=sys.stderr)
         return 143

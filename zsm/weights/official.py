@@ -10,6 +10,7 @@ every missing, unexpected or misshapen tensor named.
 from __future__ import annotations
 
 import re
+import warnings
 from typing import Dict, Optional
 
 import torch
@@ -17,6 +18,7 @@ from torch import Tensor
 
 from ..net.config import ZSMConfig
 from ..net.model import ZoomingSlowMo
+from .download import OFFICIAL_CHECKPOINT_BLOB, UnpublishedCheckpointWarning, is_official_checkpoint
 from .files import PathLike, listing, safe_torch_load
 
 __all__ = ["convert_official_state_dict", "official_config", "load_official_checkpoint", "stored_dtype"]
@@ -152,10 +154,14 @@ def convert_official_state_dict(sd: Dict[str, Tensor], model: Optional[ZoomingSl
     return converted
 
 
-def load_official_checkpoint(path: PathLike, config: Optional[ZSMConfig] = None, map_location="cpu") -> ZoomingSlowMo:
+def load_official_checkpoint(path: PathLike, config: Optional[ZSMConfig] = None, map_location="cpu",
+                             warn_unpublished: bool = True) -> ZoomingSlowMo:
     """Load the authors' published checkpoint (e.g. ``xiang2020zooming.pth``) into a ready model in eval mode.
 
-    The model is on the CPU (or ``map_location``) in the dtype the weights were stored in.
+    The model is on the CPU (or ``map_location``) in the dtype the weights were stored in. A file that loads but is
+    not the published one (its git blob SHA-1 is not :data:`zsm.weights.download.OFFICIAL_CHECKPOINT_BLOB`: a
+    retrained, converted or altered network) loads with an :class:`~zsm.weights.download.UnpublishedCheckpointWarning`
+    unless ``warn_unpublished`` is False; :func:`zsm.download_official_checkpoint` fetches the published one.
 
     Args:
         path: the ``.pth`` file, a plain state_dict saved with ``torch.save``.
@@ -169,6 +175,11 @@ def load_official_checkpoint(path: PathLike, config: Optional[ZSMConfig] = None,
     model = ZoomingSlowMo(config if config is not None else official_config(sd))
     converted = convert_official_state_dict(sd, model)
     model.to(stored_dtype(converted)).load_state_dict(converted)
+    if warn_unpublished and not is_official_checkpoint(path, OFFICIAL_CHECKPOINT_BLOB):
+        warnings.warn(f"{path} is in the authors' layout but is not their published checkpoint (its git blob SHA-1 "
+                      f"is not {OFFICIAL_CHECKPOINT_BLOB}): results from it are not the paper's network's; "
+                      "zsm.download_official_checkpoint() fetches the published file", UnpublishedCheckpointWarning,
+                      stacklevel=2)
     return model.eval()
 
 
