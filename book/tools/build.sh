@@ -34,6 +34,16 @@ fi
 echo "build: jupyter-book $("$PYTHON" -c 'import jupyter_book; print(jupyter_book.__version__)')" \
      "with $("$PYTHON" -c 'import sys; print(sys.executable)')"
 
+# The repository's address (book/_config.yml) makes every Colab badge and install cell; while it is still the
+# placeholder they point at a repository that may not be this one: say so loudly (a warning, not a failure).
+placeholder="$("$PYTHON" -c "import sys; sys.path.insert(0, sys.argv[1]); import sync_repo_url as s
+print(s.PLACEHOLDER_URL if s.repository()['url'] == s.PLACEHOLDER_URL else '')" "$book/tools")"
+if [ -n "$placeholder" ]; then
+    echo "build: WARNING: repository.url in book/_config.yml is still the placeholder $placeholder: the Colab"
+    echo "build: WARNING: badges and install cells point there, not at this repository. Set your own address"
+    echo "build: WARNING: there and run python book/tools/sync_repo_url.py (README: 'Your own copy of the book')."
+fi
+
 start=$(date +%s)
 # -W: every warning is an error (a cell that raises is one, and execute.raise_on_error also stops the build);
 # --keep-going: report every warning before failing; -n: nitpicky (broken cross-references).

@@ -21,6 +21,8 @@ import nbformat
 import yaml
 
 BOOK = Path(__file__).resolve().parents[1]
+# The address the book was written with; a fork (or the project once it is published) sets its own in _config.yml
+PLACEHOLDER_URL = "https://github.com/zsm-book/zsm-book"
 COLAB_LINK = re.compile(r"https://colab\.research\.google\.com/github/[^)\s]+\.ipynb")
 REPO_LINE = re.compile(r'^REPO_URL = "[^"]*"', flags=re.MULTILINE)
 
