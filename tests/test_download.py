@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import zsm
-from zsm.weights import official
+from zsm.weights import download
 from zsm.weights.download import (OFFICIAL_CHECKPOINT_NAME, UnpublishedCheckpointWarning, download_official_checkpoint,
                                   git_blob_sha1, is_official_checkpoint)
 
@@ -157,13 +157,12 @@ def test_loading_a_file_in_the_authors_layout_warns_unless_it_is_the_published_o
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         zsm.load_official_checkpoint(source, warn_unpublished=False)
-        monkeypatch.setattr(official, "OFFICIAL_CHECKPOINT_BLOB", git_blob_sha1(source))
+        monkeypatch.setattr(download, "OFFICIAL_CHECKPOINT_BLOB", git_blob_sha1(source))
         zsm.load_official_checkpoint(source)  # "the published one": no warning
 
 
 def test_the_command_line_downloads_checks_and_reports_in_one_line(tmp_path, served, capsys, monkeypatch):
     from zsm.cli import main
-    from zsm.weights import download
 
     server, source = served
     url = server.url + "/" + OFFICIAL_CHECKPOINT_NAME
@@ -171,12 +170,29 @@ def test_the_command_line_downloads_checks_and_reports_in_one_line(tmp_path, ser
     err = capsys.readouterr().err.strip()
     assert err.startswith("zsm: error: the file downloaded from") and "\n" not in err
     assert not (tmp_path / "w" / OFFICIAL_CHECKPOINT_NAME).exists()
+    assert main(["info", "--weights", str(source), "--size", "8x8"]) == 0
+    warned = capsys.readouterr().err  # random weights in the authors' layout: not the published ones
+    assert warned.startswith("zsm: warning: ") and warned.count("\n") == 1
     monkeypatch.setattr(download, "OFFICIAL_CHECKPOINT_BLOB", git_blob_sha1(source))
-    monkeypatch.setattr(download.download_official_checkpoint, "__kwdefaults__",
-                        {**download.download_official_checkpoint.__kwdefaults__, "blob": git_blob_sha1(source)})
     assert main(["download", "--dest", str(tmp_path / "w"), "--url", url, "--no-progress"]) == 0
     assert "published checkpoint" in capsys.readouterr().out
-    assert main(["info", "--weights", str(tmp_path / "w" / OFFICIAL_CHECKPOINT_NAME), "--size", "8x8"]) == 0
-    assert "zsm: warning: " in capsys.readouterr().err  # random weights in the authors' layout: not the published ones
     assert main(["download", "--dest", str(tmp_path), "--url", "http://127.0.0.1:9/x.pth", "--timeout", "0"]) == 2
     assert capsys.readouterr().err.startswith("zsm: error: --timeout must be")
+
+
+def test_load_model_gives_the_shipped_model_the_authors_downloaded_once_or_a_file(tmp_path, served, monkeypatch):
+    server, source = served
+    assert zsm.load_model("shipped").config == zsm.load_default_model().config
+    monkeypatch.setenv("ZSM_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(download, "OFFICIAL_CHECKPOINT_URL", server.url + "/" + OFFICIAL_CHECKPOINT_NAME)
+    monkeypatch.setattr(download, "OFFICIAL_CHECKPOINT_BLOB", git_blob_sha1(source))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the served file is "the published one" here: no warning
+        authors = zsm.load_model("authors", progress=False)
+        again = zsm.load_model("authors", progress=False)
+    assert authors.config == again.config == zsm.ZSMConfig.tiny() and not authors.training
+    assert len(server.requests) == 1 and (tmp_path / "cache" / OFFICIAL_CHECKPOINT_NAME).is_file()
+    zsm.save_checkpoint(authors, tmp_path / "mine.pt")
+    assert zsm.load_model(tmp_path / "mine.pt").config == zsm.ZSMConfig.tiny()
+    with pytest.raises(FileNotFoundError):
+        zsm.load_model("shiped")  # a typo is a missing file, not a silent default

@@ -27,7 +27,8 @@ from .net import PRESETS, ZoomingSlowMo, ZSMConfig, ops
 from .viz.hooks import record_offsets
 from .viz.records import OffsetRecord
 from .weights import (OFFICIAL_CHECKPOINT_BLOB, OFFICIAL_CHECKPOINT_URL, SHIPPED_MODEL, convert_official_state_dict,
-                      download_official_checkpoint, load_checkpoint, load_default_model, load_official_checkpoint,
+                      download_official_checkpoint, load_checkpoint, load_default_model, load_model,
+                      load_official_checkpoint,
                       save_checkpoint)
 
 _sys.modules[__name__ + ".ops"] = ops  # `import zsm.ops` and `from zsm.ops import ...` keep working
@@ -49,5 +50,6 @@ __all__ = [
     "save_checkpoint",
     "load_checkpoint",
     "load_default_model",
+    "load_model",
     "SHIPPED_MODEL",
 ]

@@ -67,14 +67,14 @@ def cmd_data(args) -> int:
 
 
 def cmd_download(args) -> int:
-    from .weights.download import OFFICIAL_CHECKPOINT_BLOB, download_official_checkpoint
+    from .weights import download
 
     if not args.timeout > 0:
         raise UserError(f"--timeout must be a positive number of seconds, got {args.timeout:g}")
     say = (lambda m: print(m, file=sys.stderr))
-    path = download_official_checkpoint(args.dest, args.url, timeout=args.timeout, progress=not args.no_progress,
+    path = download.download_official_checkpoint(args.dest, args.url, timeout=args.timeout, progress=not args.no_progress,
                                         say=say)
-    print(f"{path}: the authors' published checkpoint (git blob {OFFICIAL_CHECKPOINT_BLOB}); use it with "
+    print(f"{path}: the authors' published checkpoint (git blob {download.OFFICIAL_CHECKPOINT_BLOB}); use it with "
           f"--weights {path}")
     return 0
 

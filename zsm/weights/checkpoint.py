@@ -14,6 +14,7 @@ Both are dicts of tensors and plain values, written atomically and read with ``w
 """
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Dict, Optional, Tuple
@@ -22,11 +23,12 @@ from torch import Tensor
 
 from ..net.config import ZSMConfig
 from ..net.model import ZoomingSlowMo
+from .download import download_official_checkpoint
 from .files import PathLike, atomic_torch_save, listing, safe_torch_load, state_dict_digest
 from .official import load_official_checkpoint, stored_dtype
 
 __all__ = ["MODEL_FORMAT", "TRAIN_FORMAT", "SHIPPED_MODEL", "save_checkpoint", "load_checkpoint",
-           "load_default_model", "save_training_checkpoint", "load_training_checkpoint", "model_from_state"]
+           "load_default_model", "load_model", "cache_dir", "save_training_checkpoint", "load_training_checkpoint", "model_from_state"]
 
 MODEL_FORMAT = "zsm-model"
 TRAIN_FORMAT = "zsm-train"
@@ -133,6 +135,36 @@ def load_default_model(map_location="cpu") -> ZoomingSlowMo:
     if not SHIPPED_MODEL.is_file():
         raise FileNotFoundError(f"this installation has no shipped model at {SHIPPED_MODEL}; pass the weights to use")
     return load_checkpoint(SHIPPED_MODEL, map_location)
+
+
+def cache_dir() -> Path:
+    """Where downloaded weights are kept: ``$ZSM_CACHE``, else ``~/.cache/zsm`` (``$XDG_CACHE_HOME/zsm``)."""
+    if os.environ.get("ZSM_CACHE"):
+        return Path(os.environ["ZSM_CACHE"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache").expanduser() / "zsm"
+
+
+def load_model(weights: PathLike = "shipped", map_location="cpu", progress: bool = True, say=None) -> ZoomingSlowMo:
+    """The trained network a chapter (or a script) asks for by name, in eval mode, on the CPU (or ``map_location``).
+
+    Args:
+        weights: ``"shipped"``: this package's model (:func:`load_default_model`); ``"authors"``: the authors'
+            published checkpoint, the paper's network (downloaded once into :func:`cache_dir` and checked by its
+            git blob SHA-1, :func:`zsm.download_official_checkpoint`); anything else: the path of a model file
+            (ours or in the authors' layout, :func:`load_checkpoint`).
+        progress: show the download's progress bar.
+        say: where to report a reused download (e.g. ``print``).
+
+    Raises:
+        FileNotFoundError, ValueError: see :func:`load_checkpoint`; ConnectionError: see
+        :func:`zsm.download_official_checkpoint`.
+    """
+    if weights == "shipped":
+        return load_default_model(map_location)
+    if weights == "authors":
+        path = download_official_checkpoint(cache_dir(), progress=progress, say=say)
+        return load_official_checkpoint(path, map_location=map_location)
+    return load_checkpoint(weights, map_location)
 
 
 def save_training_checkpoint(path: PathLike, model, optimizer, scheduler, scaler, step: int, cfg, curves: dict,

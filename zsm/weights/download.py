@@ -46,13 +46,14 @@ def git_blob_sha1(path: PathLike) -> str:
     return h.hexdigest()
 
 
-def is_official_checkpoint(path: PathLike, blob: str = OFFICIAL_CHECKPOINT_BLOB) -> bool:
-    """Whether ``path`` is byte for byte the authors' published checkpoint (its git blob SHA-1 is ``blob``)."""
-    return git_blob_sha1(path) == blob
+def is_official_checkpoint(path: PathLike, blob: Optional[str] = None) -> bool:
+    """Whether ``path`` is byte for byte the authors' published checkpoint (its git blob SHA-1 is ``blob``, by
+    default :data:`OFFICIAL_CHECKPOINT_BLOB`)."""
+    return git_blob_sha1(path) == (blob or OFFICIAL_CHECKPOINT_BLOB)
 
 
-def download_official_checkpoint(dest: PathLike = ".", url: Optional[str] = OFFICIAL_CHECKPOINT_URL, *,
-                                 blob: str = OFFICIAL_CHECKPOINT_BLOB, timeout: float = 30.0,
+def download_official_checkpoint(dest: PathLike = ".", url: Optional[str] = None, *,
+                                 blob: Optional[str] = None, timeout: float = 30.0,
                                  progress: bool = True, say: Optional[Callable[[str], None]] = None) -> Path:
     """Download the authors' checkpoint (``xiang2020zooming.pth``) and prove it is theirs; return its path.
 
@@ -63,9 +64,10 @@ def download_official_checkpoint(dest: PathLike = ".", url: Optional[str] = OFFI
 
     Args:
         dest: a folder (the file goes in it as ``xiang2020zooming.pth``; created if missing) or a file path.
-        url: where to download from (None or default: the authors' repository; their README also links a Google Drive copy,
+        url: where to download from (default: :data:`OFFICIAL_CHECKPOINT_URL`, the authors' repository; their README also links a Google Drive copy,
             which needs a browser: download it by hand, then pass its folder as ``dest`` to have it checked).
-        blob: the git blob SHA-1 the file must have. Default: the published checkpoint's.
+        blob: the git blob SHA-1 the file must have. Default: :data:`OFFICIAL_CHECKPOINT_BLOB`, the published
+            checkpoint's (both defaults are read when the function is called).
         timeout: seconds the connection may stay silent (connecting, or between two pieces) before giving up.
         progress: show a progress bar (tqdm).
         say: where to report a reused file (default: nothing).
@@ -78,6 +80,7 @@ def download_official_checkpoint(dest: PathLike = ".", url: Optional[str] = OFFI
         OSError: the destination cannot be written (full or read-only disk).
     """
     url = url or OFFICIAL_CHECKPOINT_URL
+    blob = blob or OFFICIAL_CHECKPOINT_BLOB
     dest = Path(dest)
     target = dest / OFFICIAL_CHECKPOINT_NAME if dest.is_dir() or not dest.suffix else dest
     if target.is_file():

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from ..net.config import ZSMConfig
 from ..net.model import ZoomingSlowMo
-from .download import OFFICIAL_CHECKPOINT_BLOB, UnpublishedCheckpointWarning, is_official_checkpoint
+from . import download
 from .files import PathLike, listing, safe_torch_load
 
 __all__ = ["convert_official_state_dict", "official_config", "load_official_checkpoint", "stored_dtype"]
@@ -175,11 +175,11 @@ def load_official_checkpoint(path: PathLike, config: Optional[ZSMConfig] = None,
     model = ZoomingSlowMo(config if config is not None else official_config(sd))
     converted = convert_official_state_dict(sd, model)
     model.to(stored_dtype(converted)).load_state_dict(converted)
-    if warn_unpublished and not is_official_checkpoint(path, OFFICIAL_CHECKPOINT_BLOB):
+    if warn_unpublished and not download.is_official_checkpoint(path):
         warnings.warn(f"{path} is in the authors' layout but is not their published checkpoint (its git blob SHA-1 "
-                      f"is not {OFFICIAL_CHECKPOINT_BLOB}): results from it are not the paper's network's; "
-                      "zsm.download_official_checkpoint() fetches the published file", UnpublishedCheckpointWarning,
-                      stacklevel=2)
+                      f"is not {download.OFFICIAL_CHECKPOINT_BLOB}): results from it are not the paper's network's; "
+                      "zsm.download_official_checkpoint() fetches the published file",
+                      download.UnpublishedCheckpointWarning, stacklevel=2)
     return model.eval()
 
 
