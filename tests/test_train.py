@@ -272,3 +272,17 @@ def test_a_channels_last_run_writes_checkpoints_whose_digest_matches_the_contigu
     contiguous = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()}
     assert state_dict_digest(model.state_dict()) == state_dict_digest(contiguous)
     assert state_dict_digest(zsm.load_checkpoint(Path(cfg.run_dir) / "model.pt").state_dict()) == state_dict_digest(contiguous)
+
+
+def test_a_changed_definition_is_reported_by_the_paths_of_what_differs(tmp_path):
+    from zsm.training.runs import definition_changes, write_definition
+
+    recorded = {"train": {"seed": 0, "lr_size": 32}, "data": {"source": {"sources": [{"a": 1}, {"b": 2}]}}}
+    write_definition(tmp_path, recorded)
+    now = {"train": {"seed": 0, "lr_size": 32}, "data": {"source": {"sources": [{"a": 1}, {"b": 2, "windows": 7}]}}}
+    assert definition_changes(tmp_path, now) == ["data.source.sources[1].windows: (absent) -> 7"]
+    now["train"]["seed"] = 1
+    now["data"]["source"]["sources"].append({"c": 3})
+    assert definition_changes(tmp_path, now) == [
+        'data.source.sources: [{"a": 1}, {"b": 2}] -> [{"a": 1}, {"b": 2, "windows": 7}, {"c": 3}]', "train.seed: 0 -> 1"]
+    assert definition_changes(tmp_path, recorded) == []

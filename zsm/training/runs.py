@@ -114,13 +114,28 @@ def definition_changes(run_dir, definition: dict) -> list:
         recorded = json.loads(path.read_text())
     except ValueError:
         raise ValueError(f"{path} is damaged (not JSON); move it away to resume without the check") from None
-    changes = []
-    for key in sorted(set(recorded) | set(definition)):
-        if json.loads(json.dumps(definition.get(key))) != recorded.get(key):
-            changes.append(f"{key}: {_short(recorded.get(key))} -> {_short(definition.get(key))}")
-    return changes
+    return _differences(recorded, json.loads(json.dumps(definition)), "")
+
+
+_MISSING = object()
+
+
+def _differences(old, new, where: str) -> list:
+    """``["data.source.sources[1].windows: 1 -> (absent)", ...]``: every leaf where two JSON values differ, by path."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        for key in sorted(set(old) | set(new)):
+            found += _differences(old.get(key, _MISSING), new.get(key, _MISSING), f"{where}.{key}" if where else key)
+        return found
+    if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
+        return [d for i, (a, b) in enumerate(zip(old, new)) for d in _differences(a, b, f"{where}[{i}]")]
+    if old == new:
+        return []
+    return [f"{where}: {_short(old)} -> {_short(new)}"]
 
 
 def _short(value) -> str:
+    if value is _MISSING:
+        return "(absent)"
     text = json.dumps(value, sort_keys=True)
     return text if len(text) <= 80 else text[:77] + "..."
