@@ -2,6 +2,9 @@
 
     python experiments/recipe_ablation.py                      # every recipe, 250 steps each, then the table
     python experiments/recipe_ablation.py --steps 100 --recipes plain guided
+    python experiments/recipe_ablation.py --steps 600 --recipes plain shipped-recipe shipped-recipe-without-kaiming \
+        shipped-recipe-without-align-steps shipped-recipe-without-guide-after-alignment \
+        shipped-recipe-without-synthetic-motion
 
 Each recipe is a ``python -m zsm train`` command (printed, so it can be rerun alone) into ``runs/ablation/<steps>/
 <recipe>``; a finished run is not trained again. Training data: Big Buck Bunny and the shots of bikes.mp4 other than
@@ -27,6 +30,16 @@ HELD_OUT = "data/bikes.mp4:76-137"
 COMMON = ["--preset", "tiny_skip", "--batch-size", "8", "--lr-size", "32", "--learning-rate", "1e-3",
           "--workers", "0", "--log-every", "10", "--checkpoint-every", "50", "--seed", "0", "--no-progress"]
 MOTION = ["--strides", "1", "2", "3", "--synthetic", "0.5"]
+SHIPPED = ["--synthetic", "0.5", "--synthetic-speed", "2", "--kaiming-init", "--align-steps", "{half}",
+           "--guide-weight", "1", "--guide-steps", "{half}"]
+
+
+def _without(args: list, flag: str) -> list:
+    """``args`` without ``flag`` and the value that follows it."""
+    i = args.index(flag)
+    return args[:i] + args[i + 2:]
+
+
 RECIPES = {
     "plain": [],                                                    # the paper's recipe
     "motion": MOTION,                                               # + windows with motion
@@ -37,11 +50,19 @@ RECIPES = {
     # the recipe of the long run in zsm/weights/README.md: the guide over the whole run, offset predictors at 10x
     "motion+strong-guide+offset-lr10": MOTION + ["--guide-weight", "1", "--guide-steps", "{steps}",
                                                   "--offset-lr-scale", "10"],
+    # The shipped recipe (zsm/weights/README.md, 2026-12-02) and the same without each of its aids, on one budget:
+    # half the steps alignment steps (the first two stages on the guide alone), then the guide decaying over the rest.
+    "shipped-recipe": SHIPPED,
+    "shipped-recipe-without-kaiming": [a for a in SHIPPED if a != "--kaiming-init"],
+    "shipped-recipe-without-align-steps": _without(SHIPPED, "--align-steps"),
+    "shipped-recipe-without-guide-after-alignment": _without(_without(SHIPPED, "--guide-weight"), "--guide-steps"),
+    "shipped-recipe-without-synthetic-motion": _without(_without(SHIPPED, "--synthetic"), "--synthetic-speed"),
 }
 
 
 def command(recipe: str, steps: int, run_dir: Path) -> list:
-    extra = [a.format(guide=steps // 2, warmup=max(1, steps // 10), steps=steps) for a in RECIPES[recipe]]
+    extra = [a.format(guide=steps // 2, warmup=max(1, steps // 10), steps=steps, half=steps // 2)
+             for a in RECIPES[recipe]]
     return ([sys.executable, "-m", "zsm", "train", "--videos", *TRAIN, *COMMON, "--iterations", str(steps),
              "--restart-every", str(steps), "--run-dir", str(run_dir)] + extra)
 
