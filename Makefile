@@ -3,6 +3,7 @@
 #   make test   install everything into .venv, then run the test suite (the browser tests too: they check the
 #               book as last built by `make book`, and skip with the reason where it or Chromium is missing)
 #   make test-browser   only the browser tests (tests/browser), installing Chromium first where possible
+#   make test-colab   every chapter run as on Colab: a fresh environment whose install cell installs zsm
 #   make demo   install everything into .venv, then run the paper network once on this machine
 # TORCH selects the torch to install: the default pins the release CI uses; `make test TORCH=torch`
 # takes whatever your index offers (e.g. a CUDA build on a GPU machine).
@@ -11,7 +12,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: setup book test test-browser chromium demo test-torchvision clean
+.PHONY: setup book test test-browser test-colab chromium demo test-torchvision clean
 
 setup: $(VENV)/.installed
 
@@ -43,6 +44,11 @@ chromium:
 
 book: setup
 	PYTHON=$(BIN)/python bash book/tools/build.sh
+
+# Every chapter as a Colab user runs it: a fresh environment with torch, numpy, matplotlib, OpenCV, ipywidgets and a
+# kernel but no zsm, whose install cell installs the commit under test from a git+file:// clone (HEAD: commit first).
+test-colab:
+	$(PYTHON) book/tools/run_like_colab.py --torch "$(TORCH)"
 
 demo: setup
 	$(BIN)/python -m zsm info --preset paper --size 64x64 --frames 4

@@ -1,0 +1,145 @@
+"""Run every chapter the way a Colab user does: a fresh environment without zsm, whose install cell installs it.
+
+    python book/tools/run_like_colab.py                  # every chapter, in a new environment under /tmp
+    python book/tools/run_like_colab.py 03_feature_interpolation.ipynb --keep ENV_DIR
+
+What it does, in order:
+
+1. a fresh virtual environment with what a Colab runtime has and this book needs (torch, numpy, matplotlib, OpenCV,
+   ipywidgets and a Jupyter kernel), and **not** zsm: it checks that ``import zsm`` fails there;
+2. a clone (``git clone``) of the commit under test (HEAD of this checkout; uncommitted changes are not in it, and a
+   dirty checkout is said so);
+3. for each chapter, a copy whose install cell has one change, ``REPO_URL`` pointed at that clone
+   (``file:///...``), so that its ``pip install git+{REPO_URL}`` installs the commit under test; zsm is uninstalled
+   before each chapter, so every chapter's install cell really installs it, as on a fresh Colab runtime;
+4. each chapter executed top to bottom in its own kernel of that environment, all in one working directory (as
+   ``/content`` on Colab), so the footage is fetched once, by the first chapter that needs it. Cells tagged
+   ``skip-execution`` (the GPU-only and Google Drive cells) are left out, as the book's build leaves them out.
+
+Any failing cell stops the run with the chapter, the cell and the error, and the exit status is 1. The environment
+and the working directory are removed afterwards unless ``--keep`` names a folder for them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BOOK = Path(__file__).resolve().parents[1]
+ROOT = BOOK.parent
+# What a Colab runtime provides that the chapters use; zsm itself comes from the install cell. Torch is pinned as in
+# CI (any other spec may pull a multi-GB CUDA build here); --torch changes it.
+COLAB_PACKAGES = ["numpy", "matplotlib", "opencv-python-headless", "ipywidgets>=8", "ipykernel", "nbclient",
+                  "nbformat", "tqdm"]
+REPO_LINE = re.compile(r'^REPO_URL = "[^"]*"$', re.MULTILINE)
+
+EXECUTE = r'''
+import sys, time, nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+path, workdir = sys.argv[1], sys.argv[2]
+nb = nbformat.read(path, as_version=4)
+nb.cells = [c for c in nb.cells if "skip-execution" not in c.metadata.get("tags", [])]
+client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": workdir}})
+start = time.time()
+try:
+    client.execute()
+except CellExecutionError as error:
+    print(str(error)[-3000:], file=sys.stderr)
+    sys.exit(1)
+print(f"{time.time() - start:.0f} s")
+'''
+
+
+def run(cmd, **kwargs):
+    return subprocess.run([str(c) for c in cmd], check=True, **kwargs)
+
+
+def make_environment(env: Path, torch_spec: str) -> Path:
+    run([sys.executable, "-m", "venv", env])
+    python = env / "bin" / "python"
+    run([python, "-m", "pip", "install", "--quiet", torch_spec, *COLAB_PACKAGES])
+    probe = subprocess.run([python, "-c", "import zsm"], capture_output=True)
+    if probe.returncode == 0:
+        raise SystemExit("run_like_colab: zsm is importable in the fresh environment; it must come from the install cell")
+    return python
+
+
+def clone_commit(dest: Path) -> str:
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    if dirty:
+        print("run_like_colab: the checkout has uncommitted changes; the chapters install the commit "
+              f"{commit[:12]} without them", flush=True)
+    run(["git", "clone", "--quiet", "--no-local", ROOT, dest])
+    run(["git", "-C", dest, "checkout", "--quiet", "--detach", commit])
+    return commit
+
+
+def colab_copy(notebook: Path, repo_url: str, dest: Path) -> Path:
+    """The chapter with its install cell's REPO_URL pointed at ``repo_url``: the only change."""
+    nb = json.loads(notebook.read_text())
+    changed = 0
+    for cell in nb["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and REPO_LINE.search(source):
+            cell["source"] = REPO_LINE.sub(f'REPO_URL = "{repo_url}"', source)
+            changed += 1
+    if changed != 1:
+        raise SystemExit(f"run_like_colab: {notebook.name} has {changed} install cells with a REPO_URL line, not 1")
+    out = dest / notebook.name
+    out.write_text(json.dumps(nb, indent=1))
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("chapters", nargs="*", help="notebooks of book/ (default: every chapter)")
+    parser.add_argument("--torch", default=os.environ.get("TORCH", "torch==2.13.0"), help="torch to install")
+    parser.add_argument("--keep", type=Path, help="keep the environment, clone and working folder here")
+    args = parser.parse_args()
+    chapters = [BOOK / Path(c).name for c in args.chapters] or sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
+    for chapter in chapters:
+        if not chapter.is_file():
+            raise SystemExit(f"run_like_colab: no such chapter: {chapter}")
+    top = args.keep or Path(tempfile.mkdtemp(prefix="zsm-colab-"))
+    top.mkdir(parents=True, exist_ok=True)
+    try:
+        start = time.time()
+        python = make_environment(top / "env", args.torch)
+        commit = clone_commit(top / "zsm-book")
+        content = top / "content"  # Colab's working directory
+        content.mkdir(exist_ok=True)
+        print(f"run_like_colab: fresh environment and clone of {commit[:12]} in {time.time() - start:.0f} s",
+              flush=True)
+        env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "PYTHONPATH", "VIRTUAL_ENV")}
+        env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
+        for chapter in chapters:
+            subprocess.run([python, "-m", "pip", "uninstall", "--quiet", "--yes", "zsm"], capture_output=True)
+            copy = colab_copy(chapter, (top / "zsm-book").as_uri(), top)
+            print(f"run_like_colab: {chapter.name} ... ", end="", flush=True)
+            done = subprocess.run([python, "-c", EXECUTE, copy, content], env=env, cwd=content,
+                                  capture_output=True, text=True)
+            if done.returncode:
+                print("FAILED", flush=True)
+                print(done.stdout[-2000:] + done.stderr[-4000:], file=sys.stderr)
+                return 1
+            print(done.stdout.strip(), flush=True)
+        print(f"run_like_colab: {len(chapters)} chapters ran as on Colab in {time.time() - start:.0f} s")
+        return 0
+    finally:
+        if not args.keep:
+            shutil.rmtree(top, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
