@@ -66,7 +66,7 @@ def make_environment(env: Path, torch_spec: str) -> Path:
     run([sys.executable, "-m", "venv", env])
     python = env / "bin" / "python"
     run([python, "-m", "pip", "install", "--quiet", torch_spec, *COLAB_PACKAGES])
-    probe = subprocess.run([python, "-c", "import zsm"], capture_output=True)
+    probe = subprocess.run([python, "-c", "import zsm"], capture_output=True, cwd=env)  # not from a checkout
     if probe.returncode == 0:
         raise SystemExit("run_like_colab: zsm is importable in the fresh environment; it must come from the install cell")
     return python
