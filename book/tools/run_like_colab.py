@@ -85,6 +85,17 @@ def clone_commit(dest: Path) -> str:
     return commit
 
 
+def installed_from(python: Path):
+    """Where pip installed zsm from in that environment and which commit (its direct_url.json): "URL COMMIT", or None
+    when it is not installed."""
+    code = ("import json, importlib.metadata as m\n"
+            "try:\n    d = m.distribution('zsm')\nexcept m.PackageNotFoundError:\n    print('')\n"
+            "else:\n    u = json.loads(d.read_text('direct_url.json') or '{}')\n"
+            "    print(u.get('url', ''), u.get('vcs_info', {}).get('commit_id', ''))")
+    found = subprocess.run([python, "-c", code], capture_output=True, text=True, cwd=python.parent).stdout.strip()
+    return found or None
+
+
 def colab_copy(notebook: Path, repo_url: str, dest: Path) -> Path:
     """The chapter with its install cell's REPO_URL pointed at ``repo_url``: the only change."""
     nb = json.loads(notebook.read_text())
@@ -111,7 +122,7 @@ def main() -> int:
     for chapter in chapters:
         if not chapter.is_file():
             raise SystemExit(f"run_like_colab: no such chapter: {chapter}")
-    top = args.keep or Path(tempfile.mkdtemp(prefix="zsm-colab-"))
+    top = (args.keep or Path(tempfile.mkdtemp(prefix="zsm-colab-"))).resolve()
     top.mkdir(parents=True, exist_ok=True)
     try:
         start = time.time()
@@ -133,7 +144,13 @@ def main() -> int:
                 print("FAILED", flush=True)
                 print(done.stdout[-2000:] + done.stderr[-4000:], file=sys.stderr)
                 return 1
-            print(done.stdout.strip(), flush=True)
+            installed = installed_from(python)
+            if installed != f"{(top / 'zsm-book').as_uri()} {commit}":
+                print("FAILED", flush=True)
+                print(f"run_like_colab: after {chapter.name}, zsm was not installed by its install cell from the clone "
+                      f"(installed: {installed})", file=sys.stderr)
+                return 1
+            print(f"{done.stdout.strip()} (zsm installed by its install cell)", flush=True)
         print(f"run_like_colab: {len(chapters)} chapters ran as on Colab in {time.time() - start:.0f} s")
         return 0
     finally:
