@@ -294,7 +294,10 @@ def render(results_dir: Path = RESULTS) -> str:
         missing = [f"{title.lower()} (`benchmarks/{script}`)" for prefix, title, _, script in SECTIONS
                    if not any(p.name.startswith(prefix + "-") for p, _ in by_machine[machine])]
         if missing:
-            out.append("Not measured on this machine yet: " + "; ".join(missing) + ".\n")
+            measured = [title for prefix, title, _, _ in SECTIONS
+                        if any(p.name.startswith(prefix + "-") for p, _ in by_machine[machine])]
+            out.append("Measured on this machine, in the tables below: " + "; ".join(measured) + ". Not measured here "
+                       "yet (the script to run is named): " + "; ".join(missing) + ".\n")
         for prefix, title, section, _ in SECTIONS:
             found = [(p, d) for p, d in by_machine[machine] if p.name.startswith(prefix + "-")]
             for p, data in found:
