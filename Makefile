@@ -47,8 +47,9 @@ book: setup
 
 # Every chapter as a Colab user runs it: a fresh environment with torch, numpy, matplotlib, OpenCV, ipywidgets and a
 # kernel but no zsm, whose install cell installs the commit under test from a git+file:// clone (HEAD: commit first).
-test-colab:
-	$(PYTHON) book/tools/run_like_colab.py --torch "$(TORCH)"
+# The runner itself uses .venv (nbformat, yaml); the chapters run in the fresh environment it makes.
+test-colab: setup
+	$(BIN)/python book/tools/run_like_colab.py --torch "$(TORCH)"
 
 demo: setup
 	$(BIN)/python -m zsm info --preset paper --size 64x64 --frames 4

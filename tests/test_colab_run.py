@@ -10,7 +10,7 @@ BOOK = Path(__file__).resolve().parents[1] / "book"
 sys.path.insert(0, str(BOOK / "tools"))
 import run_like_colab  # noqa: E402
 
-CHAPTERS = sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
+CHAPTERS = run_like_colab.toc_notebooks()
 
 
 def _lines(nb: dict) -> list:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -32,13 +31,13 @@ import tempfile
 import time
 from pathlib import Path
 
-BOOK = Path(__file__).resolve().parents[1]
+from sync_repo_url import BOOK, REPO_LINE, toc_notebooks  # the chapters, and their install cell's address line
+
 ROOT = BOOK.parent
 # What a Colab runtime provides that the chapters use; zsm itself comes from the install cell. Torch is pinned as in
 # CI (any other spec may pull a multi-GB CUDA build here); --torch changes it.
 COLAB_PACKAGES = ["numpy", "matplotlib", "opencv-python-headless", "ipywidgets>=8", "ipykernel", "nbclient",
                   "nbformat", "tqdm"]
-REPO_LINE = re.compile(r'^REPO_URL = "[^"]*"$', re.MULTILINE)
 
 EXECUTE = r'''
 import sys, time, nbformat
@@ -114,11 +113,11 @@ def colab_copy(notebook: Path, repo_url: str, dest: Path) -> Path:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("chapters", nargs="*", help="notebooks of book/ (default: every chapter)")
+    parser.add_argument("chapters", nargs="*", help="notebooks of book/ (default: every one in _toc.yml)")
     parser.add_argument("--torch", default=os.environ.get("TORCH", "torch==2.13.0"), help="torch to install")
     parser.add_argument("--keep", type=Path, help="keep the environment, clone and working folder here")
     args = parser.parse_args()
-    chapters = [BOOK / Path(c).name for c in args.chapters] or sorted(BOOK.glob("[0-9][0-9]_*.ipynb"))
+    chapters = [BOOK / Path(c).name for c in args.chapters] or toc_notebooks()
     for chapter in chapters:
         if not chapter.is_file():
             raise SystemExit(f"run_like_colab: no such chapter: {chapter}")
