@@ -291,11 +291,12 @@ def render(results_dir: Path = RESULTS) -> str:
         out.append("No benchmark result is recorded yet: run the scripts (see below) and then this page's generator.\n")
     for machine in sorted(by_machine, key=lambda m: (not m.startswith("CPU"), m)):
         out.append(f"## {machine}\n")
+        have = {prefix for prefix, *_ in SECTIONS
+                if any(p.name.startswith(prefix + "-") for p, _ in by_machine[machine])}
         missing = [f"{title.lower()} (`benchmarks/{script}`)" for prefix, title, _, script in SECTIONS
-                   if not any(p.name.startswith(prefix + "-") for p, _ in by_machine[machine])]
+                   if prefix not in have]
         if missing:
-            measured = [title for prefix, title, _, _ in SECTIONS
-                        if any(p.name.startswith(prefix + "-") for p, _ in by_machine[machine])]
+            measured = [title for prefix, title, _, _ in SECTIONS if prefix in have]
             out.append("Measured on this machine, in the tables below: " + "; ".join(measured) + ". Not measured here "
                        "yet (the script to run is named): " + "; ".join(missing) + ".\n")
         for prefix, title, section, _ in SECTIONS:
