@@ -66,7 +66,7 @@ RECIPES = {
     "alignment-only": ALIGN,
     "alignment-only-without-kaiming": [a for a in ALIGN if a != "--kaiming-init"],
     "alignment-only-without-synthetic-motion": _without(_without(ALIGN, "--synthetic"), "--synthetic-speed"),
-    "alignment-only-synthetic-speed-4": [("4" if a == "2" else a) for a in ALIGN],
+    "alignment-only-synthetic-speed-4": _without(ALIGN, "--synthetic-speed") + ["--synthetic-speed", "4"],
 }
 
 
