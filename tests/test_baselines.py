@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from zsm.eval.baselines import BicubicAverage, FlowThenBicubic
+from zsm.eval.baselines import BicubicAverage, FlowThenBicubic, flow_consistency, warp
 from zsm.eval.metrics import psnr
 from zsm.data.resize import imresize, make_lr
 
@@ -35,6 +35,52 @@ def test_flow_interpolation_of_a_uniform_two_pixel_shift_is_the_one_pixel_shift_
     middle = FlowThenBicubic().interpolate(lr[0], lr[2])
     error = np.abs(middle - lr[1])[4:-4, 4:-4]  # away from the edges, where content enters and leaves
     assert error.mean() < 0.002 and error.max() < 0.05  # (averaging: mean ~0.06, max ~0.25)
+
+
+def naive_warp(image, flow, fraction):
+    """warp() by its definition, one pixel at a time: bilinear between the four neighbours, edge repeated."""
+    h, w = image.shape[:2]
+    out = np.zeros_like(image, dtype=np.float64)
+    for y in range(h):
+        for x in range(w):
+            qx = min(max(x + fraction * flow[y, x, 0], 0), w - 1)
+            qy = min(max(y + fraction * flow[y, x, 1], 0), h - 1)
+            x0, y0 = int(np.floor(qx)), int(np.floor(qy))
+            x1, y1 = min(x0 + 1, w - 1), min(y0 + 1, h - 1)
+            ax, ay = qx - x0, qy - y0
+            out[y, x] = ((1 - ay) * ((1 - ax) * image[y0, x0] + ax * image[y0, x1])
+                         + ay * ((1 - ax) * image[y1, x0] + ax * image[y1, x1]))
+    return out
+
+
+def test_warp_reads_the_image_where_the_flow_points():
+    rng = np.random.default_rng(3)
+    image = cv2.GaussianBlur(rng.random((20, 24, 3)).astype(np.float32), (0, 0), 2)
+    flow = rng.uniform(-3, 3, (20, 24, 2)).astype(np.float32)  # fractional, some beyond the border
+    for fraction in (1.0, 0.5):
+        # cv2.remap keeps 5 bits of the fractional position (1/32 pixel): agreement to that, not to rounding
+        np.testing.assert_allclose(warp(image, flow, fraction), naive_warp(image, flow, fraction), atol=2e-3)
+    shift = np.zeros((20, 24, 2), np.float32)
+    shift[..., 0], shift[..., 1] = 2, -1  # read 2 columns right and 1 row up
+    np.testing.assert_array_equal(warp(image, shift)[1:, :-2], image[:-1, 2:])
+    shift[..., 1] = -2
+    np.testing.assert_array_equal(warp(image, shift, 0.5)[1:, :-1], image[:-1, 1:])  # half of (2, -2): (1, -1)
+    with pytest.raises(ValueError, match="must be"):
+        warp(image, flow[:10])
+
+
+def test_flow_consistency_is_zero_for_flows_that_undo_each_other_and_the_mismatch_elsewhere():
+    forward = np.zeros((16, 16, 2), np.float32)
+    forward[..., 0] = 3  # a uniform translation by 3 columns...
+    backward = -forward  # ...and its exact inverse
+    np.testing.assert_allclose(flow_consistency(forward, backward), 0, atol=1e-6)
+    wrong = backward.copy()
+    wrong[4:8, 7:11] = (1, 2)  # a patch of b whose flow back is wrong: pixels of a that land in it see the error
+    error = flow_consistency(forward, wrong)
+    landing = np.zeros((16, 16), bool)
+    landing[4:8, 4:8] = True  # a(p) lands at p + (3, 0), inside the wrong patch, for these columns
+    np.testing.assert_allclose(error[landing], np.hypot(3 + 1, 2), rtol=1e-6)
+    np.testing.assert_allclose(error[~landing & (np.arange(16) < 3)[None, :]], 0, atol=1e-6)
 
 
 def test_bicubic_average_equals_upscaling_then_averaging_because_bicubic_is_linear():

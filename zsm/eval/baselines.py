@@ -28,7 +28,7 @@ from ..data.pixels import to_uint8, unit_float64
 from ..data.resize import resize_axes
 from ..net.model import interleave
 
-__all__ = ["BicubicAverage", "FlowThenBicubic", "optical_flow"]
+__all__ = ["BicubicAverage", "FlowThenBicubic", "flow_consistency", "optical_flow", "warp"]
 
 
 def _check_scale(scale: int) -> int:
@@ -124,6 +124,35 @@ def optical_flow(a: np.ndarray, b: np.ndarray, method: str = "dis") -> np.ndarra
     return cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM).calc(a, b, None)[:h, :w]
 
 
+def warp(image: np.ndarray, flow: np.ndarray, fraction: float = 1.0) -> np.ndarray:
+    """Backward warp: ``image`` read at ``p + fraction * flow(p)`` for every pixel ``p``, bilinear, edge repeated.
+
+    ``image`` (H, W) or (H, W, C) float32; ``flow`` (H, W, 2) float32 (dx, dy), as :func:`optical_flow` returns.
+    With the flow from ``a`` to ``b``, ``warp(b, flow)`` is ``b`` brought into register with ``a``; with
+    ``fraction=0.5`` it reads ``b`` half-way along the flow (how :class:`FlowThenBicubic` makes a middle frame).
+    Returns an array of ``image``'s shape.
+    """
+    import cv2
+
+    h, w = flow.shape[:2]
+    if image.shape[:2] != (h, w) or flow.shape[2:] != (2,):
+        raise ValueError(f"image {image.shape} and flow {flow.shape} must be (H, W[, C]) and (H, W, 2)")
+    gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)  # (H, W) pixel coordinates
+    return cv2.remap(image, gx + fraction * flow[..., 0], gy + fraction * flow[..., 1], cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_REPLICATE)
+
+
+def flow_consistency(forward: np.ndarray, backward: np.ndarray) -> np.ndarray:
+    """Forward-backward error of two flows, in pixels: ``|forward(p) + backward(p + forward(p))|``, (H, W).
+
+    ``forward`` is the flow from ``a`` to ``b`` and ``backward`` the flow from ``b`` to ``a`` (each (H, W, 2)
+    float32). Where both are right, following one and then the other returns to ``p`` and the error is about 0; it is
+    large where a pixel of ``a`` has no match in ``b`` (occlusion), where the match is ambiguous (flat or
+    one-directional texture: the aperture problem), or where the estimator failed (large motion).
+    """
+    return np.linalg.norm(forward + warp(backward, forward), axis=-1)
+
+
 class FlowThenBicubic(_TwoStage):
     """Missing frames by optical-flow interpolation (OpenCV), then every frame upscaled by MATLAB bicubic.
 
@@ -158,14 +187,7 @@ class FlowThenBicubic(_TwoStage):
 
         grey = [cv2.cvtColor(to_uint8(i, "away"), cv2.COLOR_RGB2GRAY) for i in (i0, i1)]  # 2 x (H, W) uint8
         f01, f10 = self.flow(grey[0], grey[1]), self.flow(grey[1], grey[0])  # (H, W, 2) each
-        h, w = grey[0].shape
-        gy, gx = np.mgrid[0:h, 0:w].astype(np.float32)  # (H, W) pixel coordinates
-
-        def warp(image, flow):  # backward warp: image sampled at p + flow(p) / 2
-            return cv2.remap(image, gx + 0.5 * flow[..., 0], gy + 0.5 * flow[..., 1], cv2.INTER_LINEAR,
-                             borderMode=cv2.BORDER_REPLICATE)
-
-        return 0.5 * (warp(i0, f10) + warp(i1, f01))
+        return 0.5 * (warp(i0, f10, 0.5) + warp(i1, f01, 0.5))
 
     def middle_frames(self, x: Tensor) -> Tensor:
         frames = np.ascontiguousarray(x.detach().to("cpu", torch.float32).permute(0, 1, 3, 4, 2).numpy())  # (B, T, H, W, 3)
