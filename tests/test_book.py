@@ -246,3 +246,19 @@ def test_code_lines_fit_the_rendered_page(page):
     long = [(i, len(line)) for i, cell in enumerate(read(page).cells) if cell.cell_type == "code"
             for line in cell.source.splitlines() if len(line) > 80]
     assert not long, f"{page}.ipynb: code lines longer than 80 characters (cell, length): {long}"
+
+
+def test_glossary_defines_the_terms_a_reader_new_to_the_field_needs():
+    """The glossary page is a Sphinx glossary (so every {term} link is checked by the -W build) and defines the
+    terms the chapters rely on without explaining them."""
+    text = (BOOK / "glossary.md").read_text()
+    block = re.search(r"```\{glossary\}\n(.*?)\n```", text, re.DOTALL)
+    assert block, "book/glossary.md needs a ```{glossary} block"
+    terms = {line.strip().lower() for line in block.group(1).splitlines()
+             if line and not line.startswith((" ", ":"))}
+    needed = {"frame rate", "space-time video super-resolution", "video super-resolution", "video frame interpolation",
+              "deblurring", "ill-posed problem", "inverse problem", "optical flow", "occlusion", "aperture problem",
+              "deformable convolution", "dynamic filter", "sliding window", "recurrent", "psnr", "ssim"}
+    assert not needed - terms, f"book/glossary.md does not define {sorted(needed - terms)}"
+    for page in ("glossary", "related_work"):
+        assert page in PAGES, f"{page} is not in book/_toc.yml"
