@@ -44,6 +44,9 @@ if [ -n "$placeholder" ]; then
     echo "build: WARNING: there and run python book/tools/sync_repo_url.py (README: 'Your own copy of the book')."
 fi
 
+# The Markdown pages' diagrams (book/_generated/), traced from the package's network.
+"$PYTHON" "$book/tools/diagrams.py"
+
 start=$(date +%s)
 # -W: every warning is an error (a cell that raises is one, and execute.raise_on_error also stops the build);
 # --keep-going: report every warning before failing; -n: nitpicky (broken cross-references).

@@ -16,7 +16,7 @@ from pathlib import Path
 import nbformat
 from nbformat.corpus.words import generate_corpus_id
 
-CELL_METADATA_KEPT = ("tags",)
+CELL_METADATA_KEPT = ("tags", "mystnb")  # mystnb: a figure's caption and name (myst-nb cell options)
 NOTEBOOK_METADATA_KEPT = ("kernelspec",)
 
 

@@ -5,6 +5,7 @@ For each page of book/_toc.yml, served from book/_build/html on 127.0.0.1 (nothi
 * no request to the book's own server fails, and nothing is fetched from another host but the Colab badge image;
 * MathJax typeset every formula (no raw $$, \\( or \\[ left in the prose, no MathJax error box);
 * the "next" link goes to the next page of the table of contents, and following it loads that page;
+* every figure fits the text column and is shown at least at MIN_FIGURE_SCALE of its size (its labels stay readable);
 and for each chapter (.ipynb):
 * every figure that the executed notebook holds is on the page, loaded, and not a blank single colour;
 * no cell output is an error or a traceback (unless the cell is tagged raises-exception);
@@ -183,6 +184,30 @@ JS_SIDEWAYS = """() => {
 }"""
 
 
+# Figures must read at page width: none wider than the text column, and none shrunk so far that its labels (drawn
+# at matplotlib's 10 pt for the figure's own width) become unreadable. A figure of about 9.5 inches at the inline
+# backend's 100 dpi fits the 1280 px page's column at about 0.7 of its size; 15 inches would be shown at 0.46.
+MIN_FIGURE_SCALE = 0.65
+JS_FIGURE_SIZES = """(minScale) => {
+  const article = document.querySelector('article.bd-article') || document.body;
+  const column = article.clientWidth;
+  const found = [];
+  article.querySelectorAll('img').forEach(i => {
+    if (i.closest('.widget-subarea, .jupyter-widgets') || !i.naturalWidth || i.alt === 'Open In Colab') return;
+    const shown = i.getBoundingClientRect().width;
+    const name = (i.getAttribute('src') || '').split('/').pop().slice(0, 40);
+    if (shown > column + 1) {
+      found.push(`figure ${name} is wider than the text column (${Math.round(shown)} px in ${column} px)`);
+    } else if (shown < minScale * i.naturalWidth) {
+      found.push(`figure ${name} is shown at ${Math.round(100 * shown / i.naturalWidth)}% of its size `
+                 + `(${i.naturalWidth} px in ${Math.round(shown)} px), too small to read: draw it narrower `
+                 + `(figsize at most about 9.5 inches wide)`);
+    }
+  });
+  return found;
+}"""
+
+
 @dataclass
 class Chapter:
     """What a chapter page must hold beyond what every page must: its figure count and its Colab address."""
@@ -259,6 +284,7 @@ def inspect_page(page, base_url: str, name: str, html: str, next_name: str | Non
                 problems.append(f"widget {widget['id']} did not render (its area is empty)")
 
     problems += page.evaluate(JS_SIDEWAYS)
+    problems += page.evaluate(JS_FIGURE_SIZES, MIN_FIGURE_SCALE)
 
     # Math: every formula typeset, no TeX error, no raw delimiters left in the prose.
     math = page.evaluate(JS_MATH)
@@ -349,6 +375,7 @@ def _synthetic_site(root: Path, colab_url: str) -> None:
     ramp = np.linspace(0, 255, 64 * 48 * 3).astype(np.uint8).reshape(48, 64, 3)   # (H, W, RGB), many colours
     Image.fromarray(ramp).save(root / "_images" / "figure.png")
     Image.new("RGB", (64, 48), "white").save(root / "_images" / "blank.png")
+    Image.fromarray(np.resize(ramp, (60, 3000, 3))).save(root / "_images" / "wide.png")
     Image.fromarray(ramp).save(root / "logo.png")
     launch = f'<div class="dropdown-launch-buttons"><a href="{colab_url}"><img alt="Colab logo" src="logo.png"></a></div>'
     badge = '<p><a href="{}"><img alt="Open In Colab" src="' + COLAB_BADGE_IMAGE + '"></a></p>'
@@ -366,6 +393,7 @@ def _synthetic_site(root: Path, colab_url: str) -> None:
         + badge.format(colab_url.replace("good.ipynb", "other.ipynb"))
         + cell("plt.imshow(blank)", '<img src="_images/blank.png">')
         + cell("plt.imshow(gone)", '<img src="_images/missing.png">')
+        + cell("plt.figure(figsize=(30, 0.6))", '<img src="_images/wide.png" style="max-width: 100%">')
         + cell("1 / 0", '<div class="output traceback highlight-ipythontb"><div class="highlight"><pre>'
                         "ZeroDivisionError                 Traceback (most recent call last)\n"
                         "ZeroDivisionError: division by zero</pre></div></div>")
@@ -387,11 +415,12 @@ def test_inspect_page_passes_a_good_page_and_names_every_fault_of_a_broken_one(t
                                Chapter(figures=1, colab_url=colab), tmp_path)
         assert good == []
         broken, _ = inspect_page(context.new_page(), server.url, "broken", (site / "broken.html").read_text(),
-                                 "next", Chapter(figures=3, colab_url=colab), tmp_path)
+                                 "next", Chapter(figures=4, colab_url=colab), tmp_path)
     expected = [
         "figure _images/blank.png (64x48) is blank: 1 colour(s)",
         "figure _images/missing.png did not load",
-        "the executed notebook has 3 figure output(s), the page shows 2",
+        "the executed notebook has 4 figure output(s), the page shows 3",
+        "figure wide.png is shown at ",
         'error output (cell "1 / 0"): ZeroDivisionError: division by zero',
         "Colab badge points at " + colab.replace("good.ipynb", "other.ipynb"),
         "no Colab launch button",
