@@ -129,7 +129,11 @@ def test_chapter_closes_with_summary_and_exercises(page):
     summary = next(i for i, t in found if t == "Summary")
     exercises = next(i for i, t in found if t == "Exercises")
     assert summary <= exercises, "Summary comes before Exercises"
-    assert all(c.cell_type == "markdown" for c in nb.cells[summary:]), "no code after the summary"
+    assert all(c.cell_type == "markdown" for c in nb.cells[summary:exercises]), "no code between summary and exercises"
+    # after the exercises, code only as the folded checks of their answers
+    unfolded = [i for i, c in enumerate(nb.cells) if i > exercises and c.cell_type == "code"
+                and not set(c.metadata.get("tags", [])) & {"hide-cell", "remove-cell"}]
+    assert not unfolded, f"{page}.ipynb: code after '## Exercises' must be an answer's check tagged hide-cell: {unfolded}"
     tail = "\n".join(c.source for c in nb.cells[exercises:]).split("## Exercises", 1)[1]
     assert re.search(r"^1\. ", tail, re.MULTILINE), "the exercises are a numbered list"
 
