@@ -13,7 +13,7 @@ masks (B, G, K, h, w). Drawings are in pixels of the LR input frame: a level-l p
 in the frame (the centre of the stride-2 convolutions' window), and its offsets are multiplied by 2**(l-1).
 """
 from .agreement import offset_flow_agreement
-from .diagram import (NetworkTrace, StageTrace, Window, draw_convlstm, draw_network, draw_pcd, draw_pixel_shuffle, draw_strip, draw_windows,
+from .diagram import (NetworkTrace, StageTrace, Window, draw_convlstm, draw_network, draw_pcd, paper_trace, draw_pixel_shuffle, draw_strip, draw_windows,
                       pixel_shuffle_sources, trace_config, trace_network, trace_windows)
 from .draw import (Arrows, draw_magnitude, draw_offsets, draw_tap_grid, level_factor, offset_arrows, offset_magnitude,
                    plot_magnitudes, record_frame, tap_grid)
@@ -26,5 +26,5 @@ __all__ = [
     "Arrows", "offset_arrows", "offset_magnitude", "record_frame", "draw_offsets", "draw_magnitude", "plot_magnitudes",
     "draw_tap_grid", "OffsetExplorer", "offset_flow_agreement", "NetworkTrace", "StageTrace", "trace_network",
     "trace_config", "draw_network", "draw_strip", "pixel_shuffle_sources", "draw_pixel_shuffle",
-    "Window", "trace_windows", "draw_windows", "draw_convlstm", "draw_pcd",
+    "Window", "trace_windows", "draw_windows", "draw_convlstm", "draw_pcd", "paper_trace",
 ]

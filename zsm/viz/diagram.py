@@ -11,7 +11,9 @@ one of them highlighted. :func:`draw_pixel_shuffle` shows, in colour, where ``pi
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Optional, Tuple
 
 import torch
@@ -19,7 +21,8 @@ from torch import Tensor
 
 from .records import _require
 
-__all__ = ["STAGE_TITLES", "StageTrace", "NetworkTrace", "trace_network", "trace_config", "draw_network", "draw_strip",
+__all__ = ["STAGE_TITLES", "StageTrace", "NetworkTrace", "trace_network", "trace_config", "paper_trace", "PAPER_TRACE",
+           "draw_network", "draw_strip",
            "pixel_shuffle_sources", "draw_pixel_shuffle", "Window", "trace_windows", "draw_windows", "draw_convlstm", "draw_pcd"]
 
 Shape = Tuple[int, ...]
@@ -147,6 +150,38 @@ def _trace_config(config, shape: Shape) -> NetworkTrace:
     with torch.device("meta"), ops.use_backend("pure"):
         model = ZoomingSlowMo(config).eval()
         return trace_network(model, torch.empty(shape))
+
+
+# The paper's network on 4 frames of 64 x 96, as trace_config() returns it, kept beside this module so that the
+# book's "you are here" strips draw it without a trace in every chapter (3-6 s each on a 2-core CPU).
+# tests/test_diagram.py checks that it is what trace_config() gives; `python -m zsm.viz.diagram` rewrites it.
+PAPER_TRACE = Path(__file__).with_name("paper_trace.json")
+PAPER_INPUT: Shape = (1, 4, 3, 64, 96)
+
+
+def trace_to_dict(trace: NetworkTrace) -> dict:
+    """A trace as plain JSON data (the config as its fields)."""
+    return {"input": list(trace.input), "output": list(trace.output), "config": asdict(trace.config),
+            "stages": [asdict(stage) for stage in trace.stages]}
+
+
+def trace_from_dict(data: dict) -> NetworkTrace:
+    """The inverse of :func:`trace_to_dict`."""
+    from ..net import ZSMConfig
+
+    def shapes(items):
+        return tuple(tuple(shape) for shape in items)
+
+    stages = tuple(StageTrace(**{**stage, "inputs": shapes(stage["inputs"]), "outputs": shapes(stage["outputs"])})
+                   for stage in data["stages"])
+    return NetworkTrace(tuple(data["input"]), tuple(data["output"]), stages, ZSMConfig(**data["config"]))
+
+
+def paper_trace() -> NetworkTrace:
+    """The trace of the paper's network (``ZSMConfig.paper()``) on 4 frames of 64 x 96, read from the file shipped
+    with the package (:data:`PAPER_TRACE`), which the tests hold equal to ``trace_config()``: what the chapters'
+    strips draw, in no time."""
+    return trace_from_dict(json.loads(PAPER_TRACE.read_text()))
 
 
 def _fmt(shape: Shape) -> str:
@@ -538,3 +573,11 @@ def draw_pcd(trace: NetworkTrace, *, ax=None):
     ax.set_title("one PCD alignment: offsets found at L3 first and refined at L2 and L1 (orange: the cascade, "
                  "bilinear x2)", fontsize=8.5)
     return ax.figure
+
+
+if __name__ == "__main__":  # python -m zsm.viz.diagram: rewrite PAPER_TRACE from a fresh trace
+    from ..outputs import atomic_file
+
+    with atomic_file(PAPER_TRACE, overwrite=True) as partial:
+        Path(partial).write_text(json.dumps(trace_to_dict(trace_config(None, PAPER_INPUT)), indent=1) + "\n")
+    print(f"wrote {PAPER_TRACE}")
