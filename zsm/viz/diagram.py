@@ -118,9 +118,8 @@ def trace_network(model, x: Tensor) -> NetworkTrace:
     finally:
         for hook in hooks:
             hook.remove()
-    order = sorted((name for name in STAGE_TITLES if calls[name]), key=list(STAGE_TITLES).index)
     stages = []
-    for name in order:
+    for name in (name for name in STAGE_TITLES if calls[name]):  # in the order they run
         module = getattr(model, name)
         title, chapter = STAGE_TITLES[name]
         inputs, outputs = calls[name][0]
@@ -130,7 +129,11 @@ def trace_network(model, x: Tensor) -> NetworkTrace:
     return NetworkTrace(tuple(x.shape), tuple(y.shape), tuple(stages), model.config)
 
 
-def trace_config(config=None, shape: Shape = (1, 4, 3, 64, 96)) -> NetworkTrace:
+# The example input of the book's diagrams: B = 1, T = 4 frames of 64 x 96.
+PAPER_INPUT: Shape = (1, 4, 3, 64, 96)
+
+
+def trace_config(config=None, shape: Shape = PAPER_INPUT) -> NetworkTrace:
     """Trace a network of ``config`` (default: the paper's) on an input of ``shape`` without computing anything.
 
     The network is built and run on PyTorch's ``meta`` device, which keeps shapes and no values: the paper's network
@@ -153,10 +156,9 @@ def _trace_config(config, shape: Shape) -> NetworkTrace:
 
 
 # The paper's network on 4 frames of 64 x 96, as trace_config() returns it, kept beside this module so that the
-# book's "you are here" strips draw it without a trace in every chapter (3-6 s each on a 2-core CPU).
+# book's diagrams draw it without a trace in every chapter (3-6 s each on a 2-core CPU).
 # tests/test_diagram.py checks that it is what trace_config() gives; `python -m zsm.viz.diagram` rewrites it.
 PAPER_TRACE = Path(__file__).with_name("paper_trace.json")
-PAPER_INPUT: Shape = (1, 4, 3, 64, 96)
 
 
 def trace_to_dict(trace: NetworkTrace) -> dict:
@@ -579,5 +581,5 @@ if __name__ == "__main__":  # python -m zsm.viz.diagram: rewrite PAPER_TRACE fro
     from ..outputs import atomic_file
 
     with atomic_file(PAPER_TRACE, overwrite=True) as partial:
-        Path(partial).write_text(json.dumps(trace_to_dict(trace_config(None, PAPER_INPUT)), indent=1) + "\n")
+        Path(partial).write_text(json.dumps(trace_to_dict(trace_config()), indent=1) + "\n")
     print(f"wrote {PAPER_TRACE}")
