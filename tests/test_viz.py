@@ -186,6 +186,24 @@ def clip():
     return torch.rand(3, 3, 16, 16)  # (T, 3, H, W)
 
 
+def test_recording_only_the_interpolation_runs_two_stages_and_gives_the_whole_passs_records(tiny_model, clip):
+    whole = viz.record_model_offsets(tiny_model, clip).select(stage="interpolation")
+    calls = []
+    handle = tiny_model.convlstm.register_forward_hook(lambda *args: calls.append(1))
+    try:
+        alone = viz.record_model_offsets(tiny_model, clip, stage="interpolation")
+    finally:
+        handle.remove()
+    assert calls == []  # the ConvLSTM (and what follows it) never ran
+    assert len(alone) == len(whole) == 6 * (clip.shape[0] - 1)
+    for a, w in zip(alone, whole):
+        assert (a.module, a.pair, a.level, a.direction) == (w.module, w.pair, w.level, w.direction)
+        torch.testing.assert_close(a.offset, w.offset, rtol=0, atol=0)
+        torch.testing.assert_close(a.mask, w.mask, rtol=0, atol=0)
+    with pytest.raises(ValueError, match="stage must be"):
+        viz.record_model_offsets(tiny_model, clip, stage="lstm_cell")
+
+
 def test_recording_a_model_gives_every_stage_level_and_direction(tiny_model, clip):
     records = viz.record_model_offsets(tiny_model, clip)
     t = clip.shape[0]

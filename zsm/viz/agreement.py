@@ -57,7 +57,7 @@ def offset_flow_agreement(model, frames: np.ndarray, min_motion: float = 1.0, fl
     lengths = [0.0, 0.0, 0.0]  # offset length, flow length, offset component along the flow / half the flow length
     moving = total = 0
     for i in range(len(frames) - 1):
-        records = record_model_offsets(model, frames_to_tensor(frames[i: i + 2]))
+        records = record_model_offsets(model, frames_to_tensor(frames[i: i + 2]), stage="interpolation")
         pair = flow_pair(frames[i], frames[i + 1]) if flows is None else np.asarray(flows[i], np.float64)
         # pair: (2, 2, h, w): f(i+1 -> i), f(i -> i+1), (dy, dx)
         for direction in (1, 2):

@@ -73,12 +73,19 @@ class _Recorder:
             handle.remove()
 
     def _open(self, model, args, kwargs) -> None:
-        x = args[0] if args else kwargs.get("x")
+        self.open_pass(args[0] if args else kwargs.get("x"))
+
+    def open_pass(self, x) -> None:
+        """Start a pass on the clip ``x`` (the model's pre-hook, or a caller that runs only its first stages)."""
         ok = isinstance(x, Tensor) and x.dim() == 5
         self.batch_time = tuple(x.shape[:2]) if ok else None  # a bad clip: forward raises, nothing is recorded
         self.pending, self.calls = [], {}
 
     def _close(self, model, args, output) -> None:
+        self.close_pass()
+
+    def close_pass(self) -> None:
+        """End the pass: its records, in pass order, join the list."""
         if self.batch_time is not None:
             self.pending.sort(key=lambda item: item[0])
             self.records.extend(record for _, record in self.pending)
@@ -156,17 +163,34 @@ def record_offsets(model) -> Iterator[List[OffsetRecord]]:
         recorder.remove()
 
 
-def record_model_offsets(model, clip: Tensor) -> OffsetRecords:
+def record_model_offsets(model, clip: Tensor, stage: Optional[str] = None) -> OffsetRecords:
     """Run ``model`` (no gradients) on ``clip`` and return every offset and mask its deformable convs used.
 
     Args:
         model (zsm.ZoomingSlowMo): the network (its train/eval mode is left as it is).
         clip (Tensor): (T, 3, H, W) or (B, T, 3, H, W), values in [0, 1]; moved to the model's device and dtype.
+        stage (str): None (default): the whole forward pass, every stage's records. ``"interpolation"``: only the
+            first two stages run (:meth:`zsm.ZoomingSlowMo.interpolated_features`), and the records are the
+            interpolation's, the same as those of a whole pass (they depend on nothing after it), in a fraction of
+            the time (about 1/20 for the shipped model on a 180x320 pair).
     """
     if not isinstance(clip, Tensor):
         raise TypeError(f"expected a clip tensor (T, 3, H, W) or (B, T, 3, H, W), got {type(clip).__name__}")
+    if stage not in (None, "interpolation"):
+        raise ValueError(f"stage must be None (a whole pass) or 'interpolation', got {stage!r}")
     clip = clip[None] if clip.dim() == 4 else clip  # (B, T, 3, H, W)
-    with torch.no_grad(), record_offsets(model) as records:
-        weight = model.conv_first_weight
-        model(clip.to(weight.device, weight.dtype))
+    records: List[OffsetRecord] = []
+    recorder = _Recorder(model, records)  # refuses a model that is not a ZoomingSlowMo
+    try:
+        with torch.no_grad():
+            weight = model.conv_first_weight
+            x = clip.to(weight.device, weight.dtype)
+            if stage is None:
+                model(x)  # the model's own hooks open and close the pass
+            else:
+                recorder.open_pass(x)
+                model.interpolated_features(x)
+                recorder.close_pass()
+    finally:
+        recorder.remove()
     return OffsetRecords(records)
