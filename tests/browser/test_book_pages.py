@@ -5,7 +5,8 @@ For each page of book/_toc.yml, served from book/_build/html on 127.0.0.1 (nothi
 * no request to the book's own server fails, and nothing is fetched from another host but the Colab badge image;
 * MathJax typeset every formula (no raw $$, \\( or \\[ left in the prose, no MathJax error box);
 * the "next" link goes to the next page of the table of contents, and following it loads that page;
-* every figure fits the text column and is shown at least at MIN_FIGURE_SCALE of its size (its labels stay readable);
+* every figure fits the text column and is shown at least at MIN_FIGURE_SCALE of its size (its labels stay readable),
+  and has a caption of at least MIN_CAPTION characters (what it shows and what to look for);
 and for each chapter (.ipynb):
 * every figure that the executed notebook holds is on the page, loaded, and not a blank single colour;
 * no cell output is an error or a traceback (unless the cell is tagged raises-exception);
@@ -188,7 +189,8 @@ JS_SIDEWAYS = """() => {
 # at matplotlib's 10 pt for the figure's own width) become unreadable. A figure of about 9.5 inches at the inline
 # backend's 100 dpi fits the 1280 px page's column at about 0.7 of its size; 15 inches would be shown at 0.46.
 MIN_FIGURE_SCALE = 0.65
-JS_FIGURE_SIZES = """(minScale) => {
+MIN_CAPTION = 40  # characters of a figure caption, past its "Fig. N" number
+JS_FIGURES = r"""([minScale, minCaption]) => {
   const article = document.querySelector('article.bd-article') || document.body;
   const column = article.clientWidth;
   const found = [];
@@ -196,6 +198,14 @@ JS_FIGURE_SIZES = """(minScale) => {
     if (i.closest('.widget-subarea, .jupyter-widgets') || !i.naturalWidth || i.alt === 'Open In Colab') return;
     const shown = i.getBoundingClientRect().width;
     const name = (i.getAttribute('src') || '').split('/').pop().slice(0, 40);
+    const figure = i.closest('figure');
+    const caption = figure && figure.querySelector('figcaption');
+    const words = caption ? caption.innerText.replace(/^\s*Fig\.\s*[\d.]+\s*/, '').trim() : '';
+    if (words.length < minCaption) {
+      found.push(`figure ${name} has ${caption ? 'a caption of ' + words.length + ' characters' : 'no caption'}: `
+                 + `say what it shows and what to look for (cell metadata mystnb.figure.caption, at least `
+                 + `${minCaption} characters)`);
+    }
     if (shown > column + 1) {
       found.push(`figure ${name} is wider than the text column (${Math.round(shown)} px in ${column} px)`);
     } else if (shown < minScale * i.naturalWidth) {
@@ -284,7 +294,7 @@ def inspect_page(page, base_url: str, name: str, html: str, next_name: str | Non
                 problems.append(f"widget {widget['id']} did not render (its area is empty)")
 
     problems += page.evaluate(JS_SIDEWAYS)
-    problems += page.evaluate(JS_FIGURE_SIZES, MIN_FIGURE_SCALE)
+    problems += page.evaluate(JS_FIGURES, [MIN_FIGURE_SCALE, MIN_CAPTION])
 
     # Math: every formula typeset, no TeX error, no raw delimiters left in the prose.
     math = page.evaluate(JS_MATH)
@@ -385,7 +395,10 @@ def _synthetic_site(root: Path, colab_url: str) -> None:
 
     (root / "good.html").write_text(
         f"<!doctype html><html><head><title>good</title></head><body>{launch}<article class='bd-article'><h1>Good</h1>"
-        + badge.format(colab_url) + cell("plt.imshow(x)", '<img src="_images/figure.png">')
+        + badge.format(colab_url) + cell("plt.imshow(x)", '<figure><img src="_images/figure.png"><figcaption>'
+                                         '<p><span class="caption-number">Fig. 1 </span><span class="caption-text">'
+                                         'A test pattern; look at its four corners, which differ.</span></p>'
+                                         '</figcaption></figure>')
         + "<p>Costs 5 dollars.</p></article><a class='right-next' href='next.html'>next</a></body></html>")
     (root / "broken.html").write_text(
         "<!doctype html><html><head><title>broken</title><script src='https://cdn.example.org/x.js'></script>"
@@ -393,6 +406,8 @@ def _synthetic_site(root: Path, colab_url: str) -> None:
         + badge.format(colab_url.replace("good.ipynb", "other.ipynb"))
         + cell("plt.imshow(blank)", '<img src="_images/blank.png">')
         + cell("plt.imshow(gone)", '<img src="_images/missing.png">')
+        + cell("plt.imshow(x)", '<figure><img src="_images/figure.png"><figcaption><p>Fig. 2 A plot.</p>'
+                                '</figcaption></figure>')
         + cell("plt.figure(figsize=(30, 0.6))", '<img src="_images/wide.png" style="max-width: 100%">')
         + cell("1 / 0", '<div class="output traceback highlight-ipythontb"><div class="highlight"><pre>'
                         "ZeroDivisionError                 Traceback (most recent call last)\n"
@@ -415,11 +430,13 @@ def test_inspect_page_passes_a_good_page_and_names_every_fault_of_a_broken_one(t
                                Chapter(figures=1, colab_url=colab), tmp_path)
         assert good == []
         broken, _ = inspect_page(context.new_page(), server.url, "broken", (site / "broken.html").read_text(),
-                                 "next", Chapter(figures=4, colab_url=colab), tmp_path)
+                                 "next", Chapter(figures=5, colab_url=colab), tmp_path)
     expected = [
         "figure _images/blank.png (64x48) is blank: 1 colour(s)",
         "figure _images/missing.png did not load",
-        "the executed notebook has 4 figure output(s), the page shows 3",
+        "the executed notebook has 5 figure output(s), the page shows 4",
+        "figure blank.png has no caption: say what it shows",
+        "figure figure.png has a caption of 7 characters",
         "figure wide.png is shown at ",
         'error output (cell "1 / 0"): ZeroDivisionError: division by zero',
         "Colab badge points at " + colab.replace("good.ipynb", "other.ipynb"),
