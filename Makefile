@@ -12,7 +12,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: setup book test test-browser test-colab chromium demo test-torchvision clean
+.PHONY: setup book test test-browser test-colab colab-env chromium demo tv-env test-torchvision clean
 
 setup: $(VENV)/.installed
 
@@ -48,8 +48,16 @@ book: setup
 # Every chapter as a Colab user runs it: a fresh environment with torch, numpy, matplotlib, OpenCV, ipywidgets and a
 # kernel but no zsm, whose install cell installs the commit under test from a git+file:// clone (HEAD: commit first).
 # The runner itself uses .venv (nbformat, yaml); the chapters run in the fresh environment it makes.
+# COLAB_ENV=DIR runs them in an environment made ahead by `make colab-env COLAB_ENV=DIR` (CI makes it while other
+# checks run); empty (the default), in a new one.
+COLAB_ENV ?=
 test-colab: setup
-	$(BIN)/python book/tools/run_like_colab.py --torch "$(TORCH)"
+	$(BIN)/python book/tools/run_like_colab.py --torch "$(TORCH)" $(if $(COLAB_ENV),--env "$(COLAB_ENV)")
+
+colab-env: setup
+	test -n "$(COLAB_ENV)" || { echo "colab-env: set COLAB_ENV=DIR"; exit 2; }
+	rm -rf "$(COLAB_ENV)"
+	$(BIN)/python book/tools/run_like_colab.py --torch "$(TORCH)" --make-env "$(COLAB_ENV)"
 
 demo: setup
 	$(BIN)/python -m zsm info --preset paper --size 64x64 --frames 4
@@ -58,9 +66,11 @@ demo: setup
 # torch/torchvision pair that import together; the tests that compare both backends must run, not skip.
 TV_VENV ?= .venv-torchvision
 TV_TORCH ?= torch==2.14.1 torchvision==0.29.1
-test-torchvision:
+tv-env:
 	test -x $(TV_VENV)/bin/python || $(PYTHON) -m venv $(TV_VENV)
 	$(TV_VENV)/bin/python -m pip install --quiet $(TV_TORCH) numpy pytest
+
+test-torchvision: tv-env
 	ZSM_REQUIRE_TORCHVISION=1 PYTHONPATH=$(CURDIR) $(TV_VENV)/bin/python -m pytest -p no:cacheprovider \
 		tests/test_ops.py tests/test_model.py
 

@@ -37,3 +37,15 @@ def test_a_chapter_without_one_install_cell_is_refused(tmp_path):
     broken.write_text(json.dumps(nb))
     with pytest.raises(SystemExit, match="0 install cells"):
         run_like_colab.colab_copy(broken, "file:///x", tmp_path)
+
+
+def test_an_environment_made_ahead_is_refused_when_it_is_none_or_already_has_zsm(tmp_path):
+    with pytest.raises(SystemExit, match="not an environment"):
+        run_like_colab.checked_environment(tmp_path / "nothing")
+    # A "python" that imports anything (here: exits 0 for every command, as an environment with zsm would).
+    fake = tmp_path / "env" / "bin" / "python"
+    fake.parent.mkdir(parents=True)
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    with pytest.raises(SystemExit, match="zsm is importable"):
+        run_like_colab.checked_environment(tmp_path / "env")

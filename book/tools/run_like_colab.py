@@ -2,6 +2,8 @@
 
     python book/tools/run_like_colab.py                  # every chapter, in a new environment under /tmp
     python book/tools/run_like_colab.py 03_feature_interpolation.ipynb --keep ENV_DIR
+    python book/tools/run_like_colab.py --make-env DIR   # only make the fresh environment (CI, ahead of time)
+    python book/tools/run_like_colab.py --env DIR        # every chapter, in that environment instead of a new one
 
 What it does, in order:
 
@@ -15,6 +17,9 @@ What it does, in order:
 4. each chapter executed top to bottom in its own kernel of that environment, all in one working directory (as
    ``/content`` on Colab), so the footage is fetched once, by the first chapter that needs it. Cells tagged
    ``skip-execution`` (the GPU-only and Google Drive cells) are left out, as the book's build leaves them out.
+
+``--make-env DIR`` makes step 1's environment and stops, so that CI can install it while other checks run; ``--env
+DIR`` then uses it for step 1 (checked again: ``import zsm`` must fail there; it is left in place afterwards).
 
 Any failing cell stops the run with the chapter, the cell and the error, and the exit status is 1. The environment
 and the working directory are removed afterwards unless ``--keep`` names a folder for them.
@@ -65,9 +70,19 @@ def make_environment(env: Path, torch_spec: str) -> Path:
     run([sys.executable, "-m", "venv", env])
     python = env / "bin" / "python"
     run([python, "-m", "pip", "install", "--quiet", torch_spec, *COLAB_PACKAGES])
+    return checked_environment(env)
+
+
+def checked_environment(env: Path) -> Path:
+    """The environment's python, after checking that zsm does not import there (it must come from the install
+    cell); stops the run with the reason otherwise."""
+    python = env / "bin" / "python"
+    if not python.is_file():
+        raise SystemExit(f"run_like_colab: {env} is not an environment (no bin/python); make it with --make-env {env}")
+    subprocess.run([python, "-m", "pip", "uninstall", "--quiet", "--yes", "zsm"], capture_output=True)
     probe = subprocess.run([python, "-c", "import zsm"], capture_output=True, cwd=env)  # not from a checkout
     if probe.returncode == 0:
-        raise SystemExit("run_like_colab: zsm is importable in the fresh environment; it must come from the install cell")
+        raise SystemExit(f"run_like_colab: zsm is importable in {env}; it must come from the install cell")
     return python
 
 
@@ -116,7 +131,16 @@ def main() -> int:
     parser.add_argument("chapters", nargs="*", help="notebooks of book/ (default: every one in _toc.yml)")
     parser.add_argument("--torch", default=os.environ.get("TORCH", "torch==2.13.0"), help="torch to install")
     parser.add_argument("--keep", type=Path, help="keep the environment, clone and working folder here")
+    parser.add_argument("--make-env", type=Path, metavar="DIR", help="only make the fresh environment in DIR")
+    parser.add_argument("--env", type=Path, metavar="DIR", help="use the environment made by --make-env DIR")
     args = parser.parse_args()
+    if args.make_env:
+        if args.make_env.exists():
+            raise SystemExit(f"run_like_colab: {args.make_env} exists; --make-env makes a fresh environment")
+        start = time.time()
+        make_environment(args.make_env.resolve(), args.torch)
+        print(f"run_like_colab: fresh environment in {args.make_env} in {time.time() - start:.0f} s")
+        return 0
     chapters = [BOOK / Path(c).name for c in args.chapters] or toc_notebooks()
     for chapter in chapters:
         if not chapter.is_file():
@@ -125,12 +149,12 @@ def main() -> int:
     top.mkdir(parents=True, exist_ok=True)
     try:
         start = time.time()
-        python = make_environment(top / "env", args.torch)
+        python = checked_environment(args.env.resolve()) if args.env else make_environment(top / "env", args.torch)
         commit = clone_commit(top / "zsm-book")
         content = top / "content"  # Colab's working directory
         content.mkdir(exist_ok=True)
-        print(f"run_like_colab: fresh environment and clone of {commit[:12]} in {time.time() - start:.0f} s",
-              flush=True)
+        made = f"environment {args.env} (made ahead)" if args.env else "fresh environment"
+        print(f"run_like_colab: {made} and clone of {commit[:12]} in {time.time() - start:.0f} s", flush=True)
         env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "PYTHONPATH", "VIRTUAL_ENV")}
         env["PATH"] = f"{python.parent}{os.pathsep}{env.get('PATH', '')}"
         for chapter in chapters:
