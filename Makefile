@@ -2,6 +2,7 @@
 #   make book   install everything into .venv, then build the book with every chapter executed
 #   make test   install everything into .venv, then run the test suite (the browser tests too: they check the
 #               book as last built by `make book`, and skip with the reason where it or Chromium is missing)
+#   make pdf    the built book as one PDF (book/_build/html/zsm-book.pdf), printed by Chromium
 #   make test-browser   only the browser tests (tests/browser), installing Chromium first where possible
 #   make test-colab   every chapter run as on Colab: a fresh environment whose install cell installs zsm
 #   make demo   install everything into .venv, then run the paper network once on this machine
@@ -12,7 +13,7 @@ VENV ?= .venv
 TORCH ?= torch==2.13.0
 BIN := $(VENV)/bin
 
-.PHONY: setup book test test-browser test-colab colab-env chromium demo tv-env test-torchvision clean
+.PHONY: setup book pdf test test-browser test-colab colab-env chromium demo tv-env test-torchvision clean
 
 setup: $(VENV)/.installed
 
@@ -44,6 +45,11 @@ chromium:
 
 book: setup
 	PYTHON=$(BIN)/python bash book/tools/build.sh
+
+# The built book as one PDF, book/_build/html/zsm-book.pdf: every page printed by the browser tests' Chromium, joined
+# with a bookmark per page (book/tools/print_pdf.py; about 30 s). Build the book first.
+pdf: setup chromium
+	$(BIN)/python book/tools/print_pdf.py
 
 # Every chapter as a Colab user runs it: a fresh environment with torch, numpy, matplotlib, OpenCV, ipywidgets and a
 # kernel but no zsm, whose install cell installs the commit under test from a git+file:// clone (HEAD: commit first).
