@@ -124,3 +124,19 @@ def test_bad_input_is_refused_with_a_message(call, error, fragment):
     with pytest.raises(error) as info:
         call()
     assert fragment in str(info.value)
+
+
+def test_a_markdown_table_writes_each_score_as_measured_and_aligns_text_left():
+    from zsm.eval import markdown_table
+
+    rows = [{"clip": "carphone", "method": "bicubic + average", "frames": 119, "psnr_y": 25.7149,
+             "ssim_y": 0.81234567, "fps": float("nan")},
+            {"clip": "a|b", "method": "zsm", "frames": 119, "psnr_y": 27.255, "ssim_y": 0.849, "fps": 3.0}]
+    table = markdown_table(rows, {"clip": "clip", "method": "method", "frames": "frames", "psnr_y": "PSNR-Y (dB)",
+                                  "ssim_y": "SSIM-Y", "fps": "frames/s"}, names={"bicubic + average": "average"})
+    assert table.splitlines() == [
+        "| clip | method | frames | PSNR-Y (dB) | SSIM-Y | frames/s |",
+        "|---|---|---:|---:|---:|---:|",
+        "| carphone | average | 119 | 25.71 | 0.8123 | n/a |",
+        "| a\\|b | zsm | 119 | 27.25 | 0.8490 | 3.00 |",
+    ]

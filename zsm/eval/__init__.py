@@ -7,8 +7,8 @@
 Book: chapters 0 and 7.
 """
 from .baselines import BicubicAverage, FlowThenBicubic
-from .evaluate import evaluate, evaluate_clip, format_table, summarise
+from .evaluate import evaluate, evaluate_clip, format_table, markdown_table, summarise
 from .metrics import psnr_y, ssim_y
 
-__all__ = ["BicubicAverage", "FlowThenBicubic", "evaluate", "evaluate_clip", "format_table", "summarise",
-           "psnr_y", "ssim_y"]
+__all__ = ["BicubicAverage", "FlowThenBicubic", "evaluate", "evaluate_clip", "format_table", "markdown_table",
+           "summarise", "psnr_y", "ssim_y"]

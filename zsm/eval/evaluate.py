@@ -142,6 +142,31 @@ def format_table(rows: List[dict]) -> str:
     return "\n".join(out)
 
 
+def markdown_table(rows: List[dict], columns: Dict[str, str], names: Optional[Dict[str, str]] = None) -> str:
+    """Rows of scores (e.g. :func:`summarise`'s) as a Markdown table, for a notebook's ``display(Markdown(...))``.
+
+    Args:
+        rows: dicts of scores.
+        columns: {key of a row: its column heading}, in column order. Values are written as they are measured:
+            PSNR with 2 decimals, SSIM with 4, frames/s with 2, whole numbers and text as they are; a score not
+            computed (NaN) as "n/a". Text columns are aligned left, numbers right.
+        names: {text value: what to show instead} (e.g. short method names); default: none.
+    """
+    names = names or {}
+
+    def cell(key: str, value) -> str:
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                return "n/a"
+            return f"{value:.4f}" if key.startswith("ssim") else f"{value:.2f}"
+        return str(names.get(value, value)).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(columns.values()) + " |",
+             "|" + "|".join("---" if rows and isinstance(rows[0][key], str) else "---:" for key in columns) + "|"]
+    lines += ["| " + " | ".join(cell(key, row[key]) for key in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
 def save_table(rows: List[dict], path, window: int = 4, overwrite: bool = False,
                extra: Optional[Dict[str, list]] = None) -> None:
     """:func:`summarise` rows as strict JSON (a score not computed, e.g. SSIM with ``ssim=False``, is ``null``),
