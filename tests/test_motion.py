@@ -12,7 +12,7 @@ from zsm.data.footage import frame_range, load_clip
 from zsm.data.video import write_frames
 from zsm.training.guidance import OffsetGuide, guidance_weight
 from zsm.training.loop import TrainConfig, parameter_groups, train, warmup_factor
-from zsm.training.motion import Mixture, SyntheticMotion, flip_flows, input_flows
+from zsm.training.motion import Mixture, SyntheticMotion, flip_flows, input_flows, pan
 from zsm.training.recipe import training_samples
 from zsm.training.samples import FootageWindows, WindowSamples, augment
 from zsm.viz import offset_flow_agreement
@@ -151,6 +151,40 @@ def test_training_samples_assemble_footage_strides_and_synthetic_motion(video):
         training_samples()
     with pytest.raises(ValueError, match="fraction"):
         training_samples([folder], synthetic=1.5)
+
+
+def test_photographs_are_a_synthetic_source_of_their_own_and_leave_the_recipe_without_them_unchanged(video, stills):
+    folder, _ = video
+    photos = [texture(256, 256, 9)]
+    plain = training_samples([folder], synthetic=0.5, lr_size=8).describe()["source"]
+    assert plain["weights"] == [0.5, 0.5] and [s["kind"] for s in plain["sources"]] == ["footage", "synthetic"]
+    mixed = training_samples([folder], synthetic=0.25, lr_size=8, stills=photos, stills_share=0.25)
+    source = mixed.describe()["source"]
+    assert source["weights"] == [0.5, 0.25, 0.25]
+    assert [s["kind"] for s in source["sources"]] == ["footage", "synthetic", "synthetic"]
+    assert source["sources"][2]["stills"] == 1 and source["sources"][1]["stills"] == 3  # 30 frames, every 10th
+    lr, hr = mixed[0]
+    assert lr.shape == (4, 3, 8, 8) and hr.shape == (7, 3, 32, 32)
+    only = training_samples([folder], lr_size=8, stills=photos, stills_share=1.0).describe()["source"]
+    assert only["kind"] == "synthetic" and only["stills"] == 1
+    with pytest.raises(ValueError, match=r"stills_share must be a fraction in \[0, 1 - synthetic\] = \[0, 0.5\]"):
+        training_samples([folder], synthetic=0.5, lr_size=8, stills=photos, stills_share=0.75)
+
+
+def test_a_pan_moves_by_its_step_exactly_and_refuses_a_still_too_small_for_its_path():
+    still = texture(120, 160, 3)
+    clip = pan(still, 5, (3.0, -2.0), (64, 48))
+    assert clip.shape == (5, 48, 64, 3) and clip.dtype == np.uint8
+    # integer steps: frame t is the still's window at (3t, 8 - 2t) (an upward pan starts low enough)
+    for t in range(5):
+        assert np.array_equal(clip[t], still[8 - 2 * t: 8 - 2 * t + 48, 3 * t: 3 * t + 64])
+    half = pan(still, 3, (0.5, 0.0), (64, 48))
+    assert np.array_equal(half[0], still[:48, :64]) and not np.array_equal(half[1], half[0])
+    assert np.abs(half[2].astype(int) - still[:48, 1:65]).max() <= 1  # two half steps: one pixel
+    with pytest.raises(ValueError, match="needs a still of at least 172x48; got 160x120"):
+        pan(still, 37, (3.0, 0.0), (64, 48))
+    with pytest.raises(ValueError, match=r"\(H, W, 3\) uint8"):
+        pan(still[..., 0], 2, (1, 0), (8, 8))
 
 
 def test_a_frame_range_names_part_of_a_clip(video):
@@ -341,6 +375,16 @@ def test_train_refuses_a_validation_range_that_overlaps_the_training_frames(vide
     assert "--strides" in capsys.readouterr().err
     assert main(argv + ["--synthetic", "2"]) == 2
     assert "--synthetic" in capsys.readouterr().err
+    assert main(argv + ["--stills", str(tmp_path / "no-such-photos")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("zsm: error: --stills: ") and "no-such-photos: no such image or folder" in err
+    small = tmp_path / "small.png"
+    write_frames(tmp_path / "tiny", np.zeros((1, 100, 300, 3), np.uint8))
+    (tmp_path / "tiny" / "00000000.png").rename(small)
+    assert main(argv + ["--stills", str(small)]) == 2
+    assert "small.png is 300x100; synthetic motion needs at least 256" in capsys.readouterr().err
+    assert main(argv + ["--stills", str(small), "--synthetic", "0.5", "--stills-share", "0.75"]) == 2
+    assert "--stills-share must be a fraction from 0 to 1 - --synthetic (0.5)" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
 
 

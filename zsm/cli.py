@@ -218,9 +218,20 @@ def cmd_train(args) -> int:
         raise UserError(f"--synthetic must be a fraction from 0 to 1, got {args.synthetic}")
     if min(args.strides) < 1 or len(set(args.strides)) != len(args.strides):
         raise UserError(f"--strides must be distinct whole numbers of at least 1, got {' '.join(map(str, args.strides))}")
+    stills = None
+    if args.stills:
+        from .data.stills import load_stills
+
+        if not 0 <= args.stills_share <= 1 - args.synthetic:
+            raise UserError(f"--stills-share must be a fraction from 0 to 1 - --synthetic ({1 - args.synthetic:g}), "
+                            f"got {args.stills_share}")
+        try:
+            stills = load_stills(args.stills, min_side=8 * args.lr_size)  # the view and its margin, at 4x
+        except (OSError, ValueError) as err:
+            raise UserError(f"--stills: {err}") from None
     dataset = training_samples(args.videos, args.vimeo, max_frames=args.max_frames, strides=args.strides,
                                synthetic=args.synthetic, flows=cfg.needs_flows, lr_size=cfg.lr_size, seed=cfg.seed,
-                               max_speed=args.synthetic_speed)
+                               max_speed=args.synthetic_speed, stills=stills, stills_share=args.stills_share)
     validate = held_out_validator(args.val_clip, args.val_frames) if args.val_clip else None
     train(cfg, dataset, validate=validate, device=args.device, resume=args.resume, progress=not args.no_progress,
           start_over=args.start_over, allow_changes=args.allow_changes)
@@ -363,6 +374,12 @@ def make_parser() -> argparse.ArgumentParser:
     tr.add_argument("--synthetic", type=float, default=0.0, metavar="FRACTION",
                     help="this fraction of the samples is synthetic motion (pans, zooms, moving patches) made from "
                          "stills of the training data (default: 0)")
+    tr.add_argument("--stills", nargs="+", metavar="IMAGE_OR_FOLDER",
+                    help="photographs for synthetic motion of their own (e.g. data/stills from "
+                         "zsm.data.fetch_stills()); each at least 8 x --lr-size pixels on both sides")
+    tr.add_argument("--stills-share", type=float, default=0.25, metavar="FRACTION",
+                    help="with --stills: this fraction of the samples is motion over them, taken from the real "
+                         "windows' share (default: 0.25)")
     tr.add_argument("--synthetic-speed", type=float, default=4.0, metavar="PIXELS",
                     help="the synthetic motion's top speed, LR pixels between two inputs (default: 4)")
     tr.add_argument("--warmup", type=int, default=defaults.warmup_steps, metavar="STEPS",

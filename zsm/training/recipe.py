@@ -15,7 +15,8 @@ __all__ = ["training_samples"]
 
 def training_samples(videos: Optional[Sequence] = None, vimeo=None, *, max_frames: Optional[int] = None,
                      strides: Sequence[int] = (1,), synthetic: float = 0.0, flows: bool = False, lr_size: int = 32,
-                     seed: int = 0, max_speed: float = 4.0) -> WindowSamples:
+                     seed: int = 0, max_speed: float = 4.0, stills: Optional[Sequence] = None,
+                     stills_share: float = 0.25) -> WindowSamples:
     """The samples of a run: random aligned crops of real windows, mixed with synthetic motion if asked.
 
     Args:
@@ -28,6 +29,10 @@ def training_samples(videos: Optional[Sequence] = None, vimeo=None, *, max_frame
         lr_size (int): the LR crop side. Default: 32.
         seed (int): every random choice. Default: 0.
         max_speed (float): the synthetic motion's top speed, LR pixels between two inputs. Default: 4.
+        stills: more stills for synthetic motion, (H, W, 3) uint8 each (e.g. :func:`zsm.data.load_stills` of the
+            photographs of :func:`zsm.data.fetch_stills`): a source of their own, at the same speeds. Default: none.
+        stills_share (float): the fraction of samples from ``stills`` (taken from the real windows' share).
+            Default: 0.25.
 
     Returns:
         a :class:`zsm.training.samples.WindowSamples`.
@@ -36,20 +41,31 @@ def training_samples(videos: Optional[Sequence] = None, vimeo=None, *, max_frame
         raise ValueError("give training data: videos or a Vimeo-90K folder (one of them)")
     if not 0 <= synthetic <= 1:
         raise ValueError(f"synthetic must be a fraction in [0, 1], got {synthetic}")
+    share = stills_share if stills else 0.0
+    if not 0 <= share <= 1 - synthetic:
+        raise ValueError(f"stills_share must be a fraction in [0, 1 - synthetic] = [0, {1 - synthetic:g}], "
+                         f"got {stills_share}")
     if vimeo is not None:
         if tuple(strides) != (1,):
             raise ValueError("temporal strides need footage: Vimeo-90K septuplets are 7 frames, one window each")
         real = VimeoWindows(vimeo, "train")
     else:
-        real = FootageWindows.from_files(videos, max_frames, strides=strides, flows=flows and synthetic < 1)
-    if synthetic == 0:
-        return WindowSamples(real, lr_size=lr_size, seed=seed, flows=flows)
-    if vimeo is not None:
-        stills = [real.window(i)[1][3] for i in range(0, len(real), 50)]
-    else:
-        stills = stills_from(real.hr, every=10)
-    moving = SyntheticMotion(stills, lr_size=lr_size, scale=real.scale, max_speed=max_speed, seed=seed)
-    if synthetic == 1:
-        return WindowSamples(moving, lr_size=lr_size, seed=seed, flows=flows)
-    return WindowSamples(Mixture([real, moving], [1 - synthetic, synthetic], seed=seed), lr_size=lr_size, seed=seed,
-                         flows=flows)
+        real = FootageWindows.from_files(videos, max_frames, strides=strides, flows=flows and synthetic + share < 1)
+    sources, weights = [], []
+    if synthetic + share < 1:
+        sources.append(real)
+        weights.append(1 - synthetic - share)
+    if synthetic > 0:
+        if vimeo is not None:
+            footage_stills = [real.window(i)[1][3] for i in range(0, len(real), 50)]
+        else:
+            footage_stills = stills_from(real.hr, every=10)
+        sources.append(SyntheticMotion(footage_stills, lr_size=lr_size, scale=real.scale, max_speed=max_speed,
+                                       seed=seed))
+        weights.append(synthetic)
+    if share > 0:
+        sources.append(SyntheticMotion(stills, lr_size=lr_size, scale=real.scale, max_speed=max_speed, seed=seed + 1))
+        weights.append(share)
+    if len(sources) == 1:
+        return WindowSamples(sources[0], lr_size=lr_size, seed=seed, flows=flows)
+    return WindowSamples(Mixture(sources, weights, seed=seed), lr_size=lr_size, seed=seed, flows=flows)
