@@ -137,6 +137,28 @@ def test_our_checkpoints_round_trip_with_config_and_meta(tmp_path):
         zsm.load_checkpoint(path, expect=zsm.ZSMConfig.paper())
 
 
+def test_a_training_checkpoint_serves_as_weights_and_is_checked_like_a_model_file(tmp_path):
+    from zsm.training.loop import TrainConfig
+    from zsm.training.runs import rng_state
+    from zsm.weights.checkpoint import save_training_checkpoint
+
+    torch.manual_seed(1)
+    model = zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny_skip())
+    optimizer = torch.optim.Adam(model.parameters())
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    path = tmp_path / "step-0000100.pt"
+    save_training_checkpoint(path, model, optimizer, scheduler, torch.amp.GradScaler("cpu", enabled=False), 100,
+                             TrainConfig(run_dir=str(tmp_path)), {}, rng_state())
+    loaded = zsm.load_checkpoint(path)  # what evaluate --weights and upscale --weights call
+    assert loaded.config == model.config and not loaded.training
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
+    obj = torch.load(path, weights_only=True)
+    obj["model"]["reconstruction.conv_last.bias"][0] += 1e-3
+    torch.save(obj, path)
+    with pytest.raises(ValueError, match="do not match their recorded SHA-256"):
+        zsm.load_checkpoint(path)
+
+
 def test_an_altered_checkpoint_is_refused(tmp_path):
     path = tmp_path / "model.pt"
     zsm.save_checkpoint(zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny()), path)

@@ -101,8 +101,9 @@ def save_checkpoint(model: ZoomingSlowMo, path: PathLike, meta: Optional[dict] =
 
 
 def load_checkpoint(path: PathLike, map_location="cpu", expect: Optional[ZSMConfig] = None) -> ZoomingSlowMo:
-    """Load a model saved by :func:`save_checkpoint`, or the authors' checkpoint, ready in eval mode,
-    in the dtype the weights were stored in.
+    """Load a model saved by :func:`save_checkpoint`, the network of a training checkpoint (a run's
+    ``checkpoints/step-N.pt``), or the authors' checkpoint, ready in eval mode, in the dtype the weights were
+    stored in.
 
     Args:
         path: the file.
@@ -114,8 +115,8 @@ def load_checkpoint(path: PathLike, map_location="cpu", expect: Optional[ZSMConf
         ValueError: unreadable, altered (digest mismatch), or another network than ``expect``.
     """
     obj = safe_torch_load(path, map_location)
-    if isinstance(obj, dict) and obj.get("format") == MODEL_FORMAT:
-        model = model_from_state(*_checked(obj, path, MODEL_FORMAT), path)
+    if isinstance(obj, dict) and obj.get("format") in (MODEL_FORMAT, TRAIN_FORMAT):
+        model = model_from_state(*_checked(obj, path, obj["format"]), path)
     else:
         try:
             model = load_official_checkpoint(path, map_location=map_location)
