@@ -259,10 +259,56 @@ def test_a_run_started_from_a_model_file_starts_from_its_weights_and_refuses_ano
     definition = json.loads((Path(cfg.run_dir) / "run.json").read_text())
     assert definition["init_sha256"] == state_dict_digest(zsm.load_checkpoint(start).state_dict())
     assert definition["train"]["init_weights"] == str(start)
-    with pytest.raises(ValueError, match="holds a network with"):
+    with pytest.raises(ValueError, match="model.pt: weights of a network with .* cannot start"):
         train(config(tmp_path / "c", preset="tiny_skip", init_weights=str(start)), Synthetic(), progress=False)
     with pytest.raises(FileNotFoundError):
         train(config(tmp_path / "d", init_weights=str(tmp_path / "missing.pt")), Synthetic(), progress=False)
+
+
+def test_a_deeper_run_starts_from_a_shallower_model_file_computing_its_function(tmp_path):
+    small = zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny_skip()).eval()
+    with torch.no_grad():  # a start whose every weight matters (the skip's last convolution starts at zero)
+        for p in small.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    start = tmp_path / "small.pt"
+    zsm.save_checkpoint(small, start)
+    deeper = dict(zsm.ZSMConfig.tiny_skip().to_dict(), extraction_blocks=3, reconstruction_blocks=5)
+    cfg = config(tmp_path / "deep", model=deeper, iterations=1, learning_rate=0.0, eta_min=0.0, init_weights=str(start))
+    model, _ = train(cfg, Synthetic(), progress=False)
+    model.eval()
+    assert model.config == zsm.ZSMConfig.from_dict(deeper)
+    x = torch.rand(1, 3, 3, 16, 24)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), small(x), rtol=0, atol=0)
+    definition = json.loads((Path(cfg.run_dir) / "run.json").read_text())
+    assert definition["init_sha256"] == state_dict_digest(small.state_dict())
+    assert definition["model_config"] == deeper
+
+
+def test_deepen_appends_identity_blocks_and_refuses_anything_but_more_blocks():
+    from zsm.training.initialise import deepen
+
+    small = zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny()).eval()
+    deep = zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny().with_fields("extraction_blocks=2,reconstruction_blocks=4")).eval()
+    deepen(deep, small.state_dict(), small.config)
+    for name, trunk, first_new in (("extractor", deep.extractor, 1), ("reconstruction", deep.reconstruction, 2)):
+        for i, block in enumerate(trunk.blocks):
+            old = f"{name}.blocks.{i}.conv2.weight"
+            if i < first_new:
+                assert torch.equal(block.conv2.weight, small.state_dict()[old])
+            else:  # a new block: the identity, its first convolution still drawn (so it can learn)
+                assert not block.conv2.weight.any() and not block.conv2.bias.any()
+                assert block.conv1.weight.abs().sum() > 0
+    x = torch.rand(1, 3, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(deep(x), small(x), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="fewer reconstruction_blocks"):
+        deepen(zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny().with_fields("reconstruction_blocks=1")), small.state_dict(),
+               small.config)
+    with pytest.raises(ValueError, match="only the numbers of residual blocks"):
+        deepen(zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny().with_fields("hr_channels=4")), small.state_dict(), small.config)
+    with pytest.raises(ValueError, match="do not fit"):  # weights that are not the network their config says
+        deepen(deep, {k: v for k, v in small.state_dict().items() if "blend" not in k}, small.config)
 
 
 def test_a_channels_last_run_writes_checkpoints_whose_digest_matches_the_contiguous_weights(tmp_path):

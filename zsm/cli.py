@@ -399,7 +399,8 @@ def make_parser() -> argparse.ArgumentParser:
                          "LeakyReLUs (their signals keep their size, so the offsets learn sooner; the same network)")
     tr.add_argument("--init-weights", metavar="MODEL",
                     help="start from this model file's weights (fine-tuning; ours or the authors'; the same network "
-                         "as --preset/--model); used when the run starts, not on --resume")
+                         "as --preset/--model, or one with fewer residual blocks, whose extra blocks then start as "
+                         "the identity); used when the run starts, not on --resume")
     tr.add_argument("--device", help="cpu, cuda, cuda:N (default: the local GPU if any, else cpu)")
     tr.add_argument("--channels-last", action="store_true",
                     help="channels-last memory order (faster convolutions on a CPU; the same network)")

@@ -32,7 +32,7 @@ from ..outputs import check_writable, remove_stale_partials
 from ..weights.checkpoint import load_checkpoint, load_training_checkpoint, save_checkpoint, save_training_checkpoint
 from ..weights.files import state_dict_digest
 from .guidance import OffsetGuide, guidance_weight
-from .initialise import kaiming_alignment
+from .initialise import deepen, kaiming_alignment
 from .runs import (DEFINING, checkpoint_dir, clear_run, definition_changes, latest_checkpoint, rng_state, run_files,
                    set_rng_state, write_curves, write_definition)
 
@@ -79,8 +79,9 @@ class TrainConfig:
             convolutions compute faster on a CPU (see ``benchmarks/train.py --memory-formats``); the same function.
         init_weights: a model file (:func:`zsm.weights.checkpoint.load_checkpoint`: ours, digest-checked, or the
             authors') whose weights the run starts from instead of a random draw (fine-tuning); its network must be
-            the run's (same config). Used when the run starts, not when it resumes (the checkpoint holds the weights
-            then). The run's definition records the weights' SHA-256. Paper: None (a random start).
+            the run's (same config), or the same with fewer residual blocks, which then start as the identity
+            (:func:`zsm.training.initialise.deepen`). Used when the run starts, not when it resumes (the checkpoint
+            holds the weights then). The run's definition records the weights' SHA-256. Paper: None (a random start).
     """
 
     run_dir: str = "runs/zsm"
@@ -280,9 +281,7 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
     model = ZoomingSlowMo(cfg.model_config())
     if cfg.kaiming_init:
         kaiming_alignment(model)
-    start_weights = _starting_weights(cfg, model.config) if cfg.init_weights else None
-    if start_weights is not None:
-        model.load_state_dict(start_weights)
+    start_weights = _start_from(cfg, model) if cfg.init_weights else None
     model = model.to(device)
     if cfg.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -440,13 +439,21 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
     return model, curves
 
 
-def _starting_weights(cfg: TrainConfig, config: ZSMConfig) -> dict:
-    """The state dict of ``cfg.init_weights`` (checked: its digest, and that it is the run's network), on the CPU."""
+def _start_from(cfg: TrainConfig, model) -> dict:
+    """Load ``cfg.init_weights`` into ``model`` (checked: its digest, and that it is the run's network or one with
+    fewer residual blocks, which :func:`zsm.training.initialise.deepen` extends by identity blocks); returns the
+    file's state dict (float32, on the CPU), whose digest the run's definition records."""
     start = load_checkpoint(cfg.init_weights)  # FileNotFoundError / ValueError name the file
-    if start.config != config:
-        raise ValueError(f"{cfg.init_weights} holds a network with {start.config}, but this run trains {config}; "
-                         "give the run the same --preset / --model")
-    return {k: v.float() for k, v in start.state_dict().items()}
+    state = {k: v.float() for k, v in start.state_dict().items()}
+    if start.config == model.config:
+        model.load_state_dict(state)
+        return state
+    try:
+        deepen(model, state, start.config)
+    except ValueError as error:
+        raise ValueError(f"{cfg.init_weights}: {error}; give the run the same --preset / --model, or one that "
+                         "differs only by more residual blocks") from None
+    return state
 
 
 def _prepare_run_dir(run_dir: Path, definition: dict, resume: bool, start_over: bool, allow_changes: bool,
