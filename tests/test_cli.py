@@ -229,7 +229,10 @@ def test_torchrun_starts_two_training_processes_and_rank_0_alone_writes(tmp_path
 
 def test_the_shipped_model_is_upscales_default(tmp_path):
     model = zsm.load_default_model()
-    assert model.config == zsm.ZSMConfig.tiny_skip()
+    assert model.config.global_skip and model.config.channels == 8  # the small CPU-trained network
     write_frames(tmp_path / "in", moving_clip(n=3))
     assert main(["upscale", str(tmp_path / "in"), str(tmp_path / "out")]) == 0
-    assert read_frames(tmp_path / "out").shape == (5, 64, 48, 3)
+    assert main(["upscale", str(tmp_path / "in"), str(tmp_path / "named"), "--weights", str(zsm.SHIPPED_MODEL)]) == 0
+    default, named = read_frames(tmp_path / "out"), read_frames(tmp_path / "named")
+    assert default.shape == (5, 64, 48, 3)
+    np.testing.assert_array_equal(default, named)  # without --weights, exactly the shipped file
