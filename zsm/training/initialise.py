@@ -23,11 +23,10 @@ the first step; training then uses them. At the tiny width, residual blocks cost
 """
 from __future__ import annotations
 
-import torch.nn as nn
-
 from dataclasses import replace
 
 import torch
+import torch.nn as nn
 
 from ..net import DeformConv
 from ..net.blocks import NEGATIVE_SLOPE, ResidualBlock
@@ -76,15 +75,14 @@ def deepen(model, state: dict, config) -> None:
         raise ValueError(f"weights of a network with {config} cannot start {model.config}: it has fewer "
                          f"{' and '.join(fewer)}; a network can only be deepened")
     missing, unexpected = model.load_state_dict(state, strict=False)
-    new = set()
-    for name, trunk in DEEPENED_TRUNKS.items():
-        for block in list(getattr(model, trunk).blocks)[getattr(config, name):]:
-            new.update(id(p) for p in block.parameters())
-            with torch.no_grad():
-                block.conv2.weight.zero_()
-                block.conv2.bias.zero_()
-    params = dict(model.named_parameters())
-    wrong = [k for k in missing if k not in params or id(params[k]) not in new]
+    new = tuple(f"{trunk}.blocks.{i}." for name, trunk in DEEPENED_TRUNKS.items()
+                for i in range(getattr(config, name), counts[name]))  # the appended blocks' parameter names
+    for prefix in new:
+        block = model.get_submodule(prefix.rstrip("."))
+        with torch.no_grad():
+            block.conv2.weight.zero_()
+            block.conv2.bias.zero_()
+    wrong = [k for k in missing if not k.startswith(new)]
     if wrong or unexpected:  # not the network the config says: another layout, or another model
         raise ValueError(f"the weights do not fit the network their config describes (missing {wrong[:3]}, "
                          f"unexpected {list(unexpected)[:3]})")
