@@ -23,6 +23,11 @@ class ZSMConfig:
             its neighbours' guesses, and its last convolution starts at zero, so training starts from that guess.
             It lets a small network trained for minutes on a CPU start where bicubic is; the paper preset keeps
             it off and computes the authors' function exactly.
+        time_modulation: NOT in the paper (after TMNet, Xu et al. 2021; book chapter 8). When True, the feature
+            temporal interpolation is conditioned on the time t between two input frames, so the network makes
+            any moments between them (``model(x, times=(0.25, 0.5, 0.75))``), not only the one half-way. Its
+            modulations are zero at t = 0.5, where the network computes the function of Zooming Slow-Mo. Off in
+            every preset.
     """
 
     channels: int = 64
@@ -32,13 +37,14 @@ class ZSMConfig:
     hr_channels: int = 64
     scale: int = 4
     global_skip: bool = False
+    time_modulation: bool = False
 
     def __post_init__(self):
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "global_skip":
+            if f.type in (bool, "bool"):
                 if not isinstance(value, bool):
-                    raise TypeError(f"ZSMConfig.global_skip must be a bool, got {value!r}")
+                    raise TypeError(f"ZSMConfig.{f.name} must be a bool, got {value!r}")
             elif not isinstance(value, int) or isinstance(value, bool):
                 raise TypeError(f"ZSMConfig.{f.name} must be an int, got {value!r}")
         for name in ("channels", "groups", "hr_channels"):

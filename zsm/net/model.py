@@ -58,8 +58,54 @@ def interleave(inputs: Tensor, middles: Tensor) -> Tensor:
     Shape:
         inputs: (B, T, ...), middles: (B, T-1, ...) -> (B, 2T-1, ...)
     """
-    pairs = torch.stack((inputs[:, :-1], middles), dim=2)  # (B, T-1, 2, ...): input i, then what follows it
-    return torch.cat((pairs.flatten(1, 2), inputs[:, -1:]), dim=1)  # (B, 2T-1, ...)
+    return in_time_order(inputs, middles.unsqueeze(2))
+
+
+def in_time_order(inputs: Tensor, middles: Tensor) -> Tensor:
+    """The inputs and k frames (or features) between each pair of them, in time order:
+    x0, m01(t1), ..., m01(tk), x1, m12(t1), ..., x(T-1).
+
+    Shape:
+        inputs: (B, T, ...), middles: (B, T-1, k, ...) -> (B, T + (T-1)k, ...)
+    """
+    groups = torch.cat((inputs[:, :-1].unsqueeze(2), middles), dim=2)  # (B, T-1, 1+k, ...): input i, then its k
+    return torch.cat((groups.flatten(1, 2), inputs[:, -1:]), dim=1)  # (B, T + (T-1)k, ...)
+
+
+def check_times(times, batch: int, reference: Tensor) -> Tensor:
+    """The moments to make between each pair of input frames, as a (B, k) tensor like ``reference``.
+
+    Args:
+        times: None (only t = 0.5, Zooming Slow-Mo), a sequence of k numbers, a (k,) tensor, or a (B, k)
+            tensor of moments for each clip of the batch; each row strictly increasing, every t in (0, 1).
+        batch (int): B.
+        reference (Tensor): a tensor whose device and dtype the result takes.
+
+    Raises:
+        TypeError: not numbers. ValueError: empty, out of (0, 1), not increasing, or a (B, k) tensor whose
+            B is not the batch's.
+    """
+    if times is None:
+        times = (0.5,)
+    if isinstance(times, Tensor):
+        tt = times.detach().to(device=reference.device, dtype=reference.dtype)
+        if tt.dim() == 1:
+            tt = tt.unsqueeze(0)
+        if tt.dim() != 2 or tt.shape[0] not in (1, batch):
+            raise ValueError(f"times must be a (k,) or (B, k) = ({batch}, k) tensor, got shape {tuple(times.shape)}")
+    else:
+        try:
+            values = [float(t) for t in times]
+        except (TypeError, ValueError):
+            raise TypeError(f"times must be a sequence of numbers in (0, 1), got {times!r}") from None
+        tt = torch.tensor(values, device=reference.device, dtype=reference.dtype).view(1, -1)  # (1, k)
+    if tt.shape[1] == 0:
+        raise ValueError("times must hold at least one moment in (0, 1)")
+    if not bool(((tt > 0) & (tt < 1)).all()):
+        raise ValueError(f"every time must lie strictly between 0 and 1 (the input frames), got {tt.tolist()}")
+    if not bool((tt[:, 1:] > tt[:, :-1]).all()):
+        raise ValueError(f"times must be strictly increasing (the output is in time order), got {tt.tolist()}")
+    return tt.expand(batch, -1)  # (B, k)
 
 
 class ZoomingSlowMo(nn.Module):
@@ -77,6 +123,11 @@ class ZoomingSlowMo(nn.Module):
         x: (B, T, 3, H, W) in [0, 1], T >= 2 -> (B, 2T-1, 3, sH, sW), s = config.scale = 4.
         Output frame 2i is input frame i super-resolved; frame 2i+1 is the frame half-way between
         inputs i and i+1.
+
+        With ``config.time_modulation`` (chapter 8) the network also takes ``times``, k moments t in (0, 1),
+        the same for every pair or a (B, k) tensor, one row per clip: (B, T, 3, H, W) -> (B, T + (T-1)k, 3, sH, sW),
+        input frame i followed by the frames at i + t1, ..., i + tk. ``times=(0.5,)``, the default, is the
+        shape above. The ConvLSTM runs over the whole longer sequence.
     """
 
     def __init__(self, config: Optional[ZSMConfig] = None):
@@ -84,63 +135,96 @@ class ZoomingSlowMo(nn.Module):
         self.config = config = config or ZSMConfig.paper()
         c, g = config.channels, config.groups
         self.extractor = FeatureExtractor(c, config.extraction_blocks)
-        self.interpolation = FeatureTemporalInterpolation(c, g)
+        self.interpolation = FeatureTemporalInterpolation(c, g, timed=config.time_modulation)
         self.convlstm = BiDeformableConvLSTM(c, g)
         self.reconstruction = Reconstruction(c, config.reconstruction_blocks, config.hr_channels)
         if config.global_skip:  # start exactly at the cheap guess (see ZSMConfig.global_skip)
             nn.init.zeros_(self.reconstruction.conv_last.weight)
             nn.init.zeros_(self.reconstruction.conv_last.bias)
 
-    def forward(self, x: Tensor) -> Tensor:
-        pyramid, middles = self.interpolated_features(x)  # checks x; 3 x (B, T, C, h_l, w_l), (B, T-1, C, H', W')
+    def forward(self, x: Tensor, times=None) -> Tensor:
+        pyramid, middles = self.interpolated_features(x, times)  # 3 x (B, T, C, h_l, w_l), (B, T-1, k, C, H', W')
         b, t, _, h, w = x.shape
+        k = middles.shape[2]
         hp, wp = middles.shape[-2:]
-        sequence = interleave(pyramid[0], middles)  # (B, 2T-1, C, H', W'): F0, I01, F1, I12, ..., F(T-1)
+        sequence = in_time_order(pyramid[0], middles)  # (B, N, C, H', W'), N = T + (T-1)k: F0, I01(t1..tk), F1, ...
 
-        sequence = self.convlstm(sequence)  # (B, 2T-1, C, H', W')
-        n, s = 2 * t - 1, self.config.scale
-        out = self.reconstruction(sequence.view(b * n, -1, hp, wp))  # (B*(2T-1), 3, sH', sW')
-        out = out.view(b, n, 3, s * hp, s * wp)  # (B, 2T-1, 3, sH', sW')
-        out = out[..., : s * h, : s * w]  # (B, 2T-1, 3, sH, sW)
+        sequence = self.convlstm(sequence)  # (B, N, C, H', W')
+        n, s = t + (t - 1) * k, self.config.scale
+        out = self.reconstruction(sequence.view(b * n, -1, hp, wp))  # (B*N, 3, sH', sW')
+        out = out.view(b, n, 3, s * hp, s * wp)  # (B, N, 3, sH', sW')
+        out = out[..., : s * h, : s * w]  # (B, N, 3, sH, sW)
         if self.config.global_skip:
-            out = out + self._cheap_guess(x.reshape(b * t, 3, h, w), b, t)
+            out = out + self._cheap_guess(x.reshape(b * t, 3, h, w), b, t, self._times(x, times))
         return out
 
-    def interpolated_features(self, x: Tensor) -> Tuple[List[Tensor], Tensor]:
+    def interpolated_features(self, x: Tensor, times=None) -> Tuple[List[Tensor], Tensor]:
         """The first two stages alone: the inputs' feature pyramids and the interpolated features between them.
 
         ``forward`` starts with this; training uses it alone where only the interpolation's offsets matter
         (:mod:`zsm.training.guidance`). The inputs are padded with zeros at the bottom and right to multiples of 4.
 
+        Args:
+            x (Tensor): the clip.
+            times: the moments between each pair, as ``forward`` takes them. Default: None, t = 0.5.
+
         Shape:
-            x: (B, T, 3, H, W) -> (3 levels of (B, T, C, h_l, w_l), (B, T-1, C, H', W')) with H', W' = H, W padded
+            x: (B, T, 3, H, W) -> (3 levels of (B, T, C, h_l, w_l), (B, T-1, k, C, H', W')) with H', W' = H, W
+            padded and k moments per pair (1 by default)
         """
         check_clip(x, self.conv_first_weight)
+        tt = self._times(x, times)  # (B, k)
         b, t, _, h, w = x.shape
         pad_h, pad_w = -h % PYRAMID_MULTIPLE, -w % PYRAMID_MULTIPLE
         frames = x.reshape(b * t, 3, h, w)  # (B*T, 3, H, W)
         frames = F.pad(frames, (0, pad_w, 0, pad_h))  # zeros at the bottom and right: (B*T, 3, H', W')
         pyramid = self.extractor(frames)  # 3 levels of (B*T, C, h_l, w_l)
         pyramid = [level.view(b, t, *level.shape[1:]) for level in pyramid]  # 3 levels of (B, T, C, h_l, w_l)
-        return pyramid, self._interpolate_pairs(pyramid)  # (B, T-1, C, H', W')
+        return pyramid, self._interpolate_pairs(pyramid, tt)  # (B, T-1, k, C, H', W')
 
-    def _cheap_guess(self, frames: Tensor, b: int, t: int) -> Tensor:
-        """Inputs bicubic-upscaled, missing frames the mean of their neighbours: (B*T, 3, H, W) -> (B, 2T-1, 3, sH, sW)."""
+    def _times(self, x: Tensor, times) -> Tensor:
+        """``times`` checked, as (B, k); only t = 0.5 unless the network is time-modulated."""
+        tt = check_times(times, x.shape[0], x)
+        if not self.config.time_modulation and not bool((tt == 0.5).all()):
+            raise ValueError(
+                f"this network makes only the frame half-way (t = 0.5), got times {tt[0].tolist()}; "
+                "moments other than 0.5 need a network built with ZSMConfig(time_modulation=True)"
+            )
+        return tt
+
+    def _cheap_guess(self, frames: Tensor, b: int, t: int, tt: Tensor) -> Tensor:
+        """Inputs bicubic-upscaled, the frame at i + t the blend (1 - t) up_i + t up_(i+1) of its neighbours'.
+
+        Shape:
+            frames: (B*T, 3, H, W), tt: (B, k) -> (B, T + (T-1)k, 3, sH, sW)
+        """
         s = self.config.scale
         up = F.interpolate(frames, scale_factor=s, mode="bicubic", align_corners=False)  # (B*T, 3, sH, sW)
         up = up.view(b, t, *up.shape[1:])  # (B, T, 3, sH, sW)
-        return interleave(up, (up[:, :-1] + up[:, 1:]) / 2)  # (B, 2T-1, 3, sH, sW)
+        w = tt.to(up.dtype)[:, None, :, None, None, None]  # (B, 1, k, 1, 1, 1)
+        middles = (1 - w) * up[:, :-1, None] + w * up[:, 1:, None]  # (B, T-1, k, 3, sH, sW)
+        return in_time_order(up, middles)  # (B, T + (T-1)k, 3, sH, sW)
 
-    def _interpolate_pairs(self, pyramid: List[Tensor]) -> Tensor:
-        """The interpolated feature of every neighbouring pair: 3 levels of (B, T, C, h, w) -> (B, T-1, C, H, W).
+    def _interpolate_pairs(self, pyramid: List[Tensor], tt: Tensor) -> Tensor:
+        """The interpolated features of every neighbouring pair at each time: 3 levels of (B, T, C, h, w) and
+        times (B, k) -> (B, T-1, k, C, H, W).
 
-        All pairs run as one batch of B*(T-1), laid out (B, T-1): item j*(T-1) + i is pair (i, i+1) of clip j.
+        All pairs and times run as one batch of B*(T-1)*k, laid out (B, T-1, k).
         """
         b, t = pyramid[0].shape[:2]
-        first = [l[:, :-1].reshape(b * (t - 1), *l.shape[2:]) for l in pyramid]  # 3 x (B*(T-1), C, h, w)
-        second = [l[:, 1:].reshape(b * (t - 1), *l.shape[2:]) for l in pyramid]  # 3 x (B*(T-1), C, h, w)
-        middles = self.interpolation(first, second)  # (B*(T-1), C, H, W)
-        return middles.view(b, t - 1, *middles.shape[1:])  # (B, T-1, C, H, W)
+        k = tt.shape[1]
+
+        def pairs(levels: List[Tensor]) -> List[Tensor]:  # 3 x (B, T-1, C, h, w) -> 3 x (B*(T-1)*k, C, h, w)
+            return [l.unsqueeze(2).expand(-1, -1, k, -1, -1, -1).reshape(b * (t - 1) * k, *l.shape[2:]) for l in levels]
+
+        first = pairs([l[:, :-1] for l in pyramid])
+        second = pairs([l[:, 1:] for l in pyramid])
+        if self.config.time_modulation:
+            times = tt.unsqueeze(1).expand(-1, t - 1, -1).reshape(-1)  # (B*(T-1)*k,), laid out (B, T-1, k)
+            middles = self.interpolation(first, second, times)  # (B*(T-1)*k, C, H, W)
+        else:
+            middles = self.interpolation(first, second)  # (B*(T-1)*k, C, H, W), k = 1
+        return middles.view(b, t - 1, k, *middles.shape[1:])  # (B, T-1, k, C, H, W)
 
     @property
     def conv_first_weight(self) -> Tensor:
