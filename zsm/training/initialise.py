@@ -16,7 +16,8 @@ The network stays the same function of its weights: only where training starts c
 their own (0.1-scaled) start, and the offset predictors and, with a global skip, the last convolution stay zero.
 
 :func:`deepen` starts a deeper network from a trained one's weights: the same config but for more residual blocks in
-the feature extraction and/or the reconstruction. The extra blocks are appended to each trunk with their second
+the feature extraction and/or the reconstruction, and possibly a time modulation (chapter 8) the trained one lacks,
+whose vectors start at zero so that it changes nothing until training moves it. The extra blocks are appended to each trunk with their second
 convolution at zero, so each is the identity and the deeper network computes exactly the trained one's function at
 the first step; training then uses them. At the tiny width, residual blocks cost almost nothing (C = 8: 1 + 2 blocks
 -> 5 + 10 leaves a CPU training step within a few per cent), while the offsets and the ConvLSTM dominate.
@@ -59,17 +60,24 @@ def kaiming_alignment(model) -> None:
 
 def deepen(model, state: dict, config) -> None:
     """Load ``state``, the weights of a network of ``config``, into ``model``, a network with the same config but
-    as many or more residual blocks in its feature extraction and reconstruction; each extra block is appended to
-    its trunk as the identity (second convolution zero), so ``model`` then computes exactly the function of the
-    network ``state`` came from. The extra blocks' first convolutions keep ``model``'s draw.
+    as many or more residual blocks in its feature extraction and reconstruction, and time modulation on or as
+    ``config`` has it; each extra block is appended to its trunk as the identity (second convolution zero), and a
+    new time modulation keeps ``model``'s draw, whose time vectors are zero, so ``model`` then computes exactly the
+    function of the network ``state`` came from (at every moment t). The extra blocks' first convolutions keep
+    ``model``'s draw.
 
     Raises:
-        ValueError: the configs differ in anything but those two counts, or ``model`` has fewer blocks.
+        ValueError: the configs differ in anything else, or ``model`` has fewer blocks or no time modulation
+            where ``config`` has it.
     """
     counts = {name: getattr(model.config, name) for name in DEEPENED_TRUNKS}
-    if replace(config, **counts) != model.config:
+    if replace(config, **counts, time_modulation=model.config.time_modulation) != model.config:
         raise ValueError(f"weights of a network with {config} cannot start {model.config}: only the numbers of "
-                         "residual blocks (extraction_blocks, reconstruction_blocks) may grow")
+                         "residual blocks (extraction_blocks, reconstruction_blocks) may grow, and time modulation "
+                         "be added")
+    if config.time_modulation and not model.config.time_modulation:
+        raise ValueError(f"weights of a network with {config} cannot start {model.config}: it would drop the "
+                         "time modulation")
     fewer = [name for name in DEEPENED_TRUNKS if counts[name] < getattr(config, name)]
     if fewer:
         raise ValueError(f"weights of a network with {config} cannot start {model.config}: it has fewer "
@@ -82,7 +90,13 @@ def deepen(model, state: dict, config) -> None:
         with torch.no_grad():
             block.conv2.weight.zero_()
             block.conv2.bias.zero_()
-    wrong = [k for k in missing if not k.startswith(new)]
+    added = model.config.time_modulation and not config.time_modulation
+    wrong = [k for k in missing if not k.startswith(new) and not (added and _is_time_modulation(k))]
     if wrong or unexpected:  # not the network the config says: another layout, or another model
         raise ValueError(f"the weights do not fit the network their config describes (missing {wrong[:3]}, "
                          f"unexpected {list(unexpected)[:3]})")
+
+
+def _is_time_modulation(name: str) -> bool:
+    """Whether a parameter name belongs to the time modulation (:mod:`zsm.net.modulation`)."""
+    return name.startswith("interpolation.") and (".time." in name or name.startswith("interpolation.blend_time."))

@@ -289,6 +289,10 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
     if cfg.needs_flows and not getattr(dataset, "flows", False):
         raise ValueError("offset guidance (guide_weight > 0 or align_steps > 0) needs samples with flows, "
                          "e.g. WindowSamples(..., flows=True)")
+    timed = bool(getattr(dataset, "timed", False))  # samples carry the times of their in-between frames
+    if timed and not model.config.time_modulation:
+        raise ValueError("samples with moments other than half-way (a time factor) need a time-modulated network: "
+                         "--model time_modulation=true (ZSMConfig(time_modulation=True))")
     autocast_dtype = amp_dtype(cfg.amp, device)
     scaler = torch.amp.GradScaler(device.type, enabled=autocast_dtype == torch.float16)
     step, curves = 0, {"step": [], "loss": [], "lr": [], "its": [], "val": []}
@@ -356,7 +360,8 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
                     model.interpolated_features(lr_clip)
                     loss = objective = guide.loss(batch[2].to(device, non_blocking=True))
                 else:
-                    loss = objective = charbonnier(net(lr_clip), hr_clip)
+                    times = batch[-1].to(device, non_blocking=True) if timed else None  # (B, K)
+                    loss = objective = charbonnier(net(lr_clip, times=times) if timed else net(lr_clip), hr_clip)
                     if weight > 0:
                         guide_loss = guide.loss(batch[2].to(device, non_blocking=True))
                         objective = loss + weight * guide_loss
@@ -441,8 +446,9 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
 
 def _start_from(cfg: TrainConfig, model) -> dict:
     """Load ``cfg.init_weights`` into ``model`` (checked: its digest, and that it is the run's network or one with
-    fewer residual blocks, which :func:`zsm.training.initialise.deepen` extends by identity blocks); returns the
-    file's state dict (float32, on the CPU), whose digest the run's definition records."""
+    fewer residual blocks or without time modulation, which :func:`zsm.training.initialise.deepen` extends by
+    identity blocks and a zero modulation); returns the file's state dict (float32, on the CPU), whose digest the
+    run's definition records."""
     start = load_checkpoint(cfg.init_weights)  # FileNotFoundError / ValueError name the file
     state = {k: v.float() for k, v in start.state_dict().items()}
     if start.config == model.config:
@@ -452,7 +458,7 @@ def _start_from(cfg: TrainConfig, model) -> dict:
         deepen(model, state, start.config)
     except ValueError as error:
         raise ValueError(f"{cfg.init_weights}: {error}; give the run the same --preset / --model, or one that "
-                         "differs only by more residual blocks") from None
+                         "differs only by more residual blocks or by time_modulation=true") from None
     return state
 
 

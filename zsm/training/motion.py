@@ -117,7 +117,7 @@ class SyntheticMotion:
     Args:
         stills: HR images (H, W, 3) uint8, each at least ``2 * scale * lr_size`` on both sides.
         lr_size (int): side of the LR window (the HR side is ``scale`` times it). Default: 32.
-        frames (int): HR frames, 2T-1, odd. Default: 7.
+        frames (int): HR frames, (T-1)n + 1 (2T-1 for n = 2). Default: 7.
         scale (int): s. Default: 4.
         max_speed (float): LR pixels between two neighbouring inputs. Default: 4.
         max_zoom (float): relative zoom per HR frame. Default: 0.02.
@@ -125,13 +125,16 @@ class SyntheticMotion:
         seed (int): Default: 0.
         windows (int): how many distinct windows there are (their numbers 0 .. windows-1); 1 makes a training set of
             one clip, as in chapter 3's controlled experiment. Default: 2**31.
+        factor (int): n, the inputs are every n-th HR frame (chapter 8: the frames between are the moments j/n).
+            Default: 2, the paper's. ``max_speed`` stays the motion between two inputs.
     """
 
     def __init__(self, stills: Sequence[np.ndarray], lr_size: int = 32, frames: int = 7, scale: int = 4,
                  max_speed: float = 4.0, max_zoom: float = 0.02, foreground: float = 0.5, seed: int = 0,
-                 windows: int = 2**31):
-        if frames < 3 or frames % 2 == 0:
-            raise ValueError(f"a window needs an odd number of HR frames >= 3 (2T-1), got {frames}")
+                 windows: int = 2**31, factor: int = 2):
+        from .samples import check_window
+
+        check_window(frames, factor)
         if max_speed < 0 or max_zoom < 0 or not 0 <= foreground <= 1:
             raise ValueError("max_speed and max_zoom must be >= 0 and foreground in [0, 1], got "
                              f"{max_speed}, {max_zoom}, {foreground}")
@@ -147,7 +150,7 @@ class SyntheticMotion:
                 raise ValueError(f"still {i}: expected (H, W, 3) uint8, got {still.dtype} {still.shape}")
             if min(still.shape[:2]) < side:
                 raise ValueError(f"still {i} is {still.shape[1]}x{still.shape[0]}; needs at least {side} on both sides")
-        self.lr_size, self.frames, self.scale = lr_size, frames, scale
+        self.lr_size, self.frames, self.scale, self.factor = lr_size, frames, scale, factor
         self.max_speed, self.max_zoom, self.foreground, self.seed = max_speed, max_zoom, foreground, seed
         digest = hashlib.sha256()
         for still in self.stills:
@@ -162,18 +165,19 @@ class SyntheticMotion:
         """What the windows are made of (a run records it)."""
         return {"kind": "synthetic", "stills": len(self.stills), "sha256": self._sha256, "lr_size": self.lr_size,
                 "frames": self.frames, "max_speed": self.max_speed, "max_zoom": self.max_zoom,
-                "foreground": self.foreground, "seed": self.seed, "windows": self.windows}
+                "foreground": self.foreground, "seed": self.seed, "windows": self.windows,
+                **({"factor": self.factor} if self.factor != 2 else {})}
 
     def window(self, index: int, flows: bool = False):
-        """LR inputs (T, n, n, 3) and HR frames (2T-1, sn, sn, 3), uint8, and with ``flows`` their exact flow
-        (T-1, 2, 2, n, n) float32 (layout in the module docstring)."""
+        """LR inputs (T, n, n, 3) and HR frames ((T-1)f + 1, sn, sn, 3) (f the factor; 2T-1 for f = 2), uint8, and
+        with ``flows`` their exact flow (T-1, 2, 2, n, n) float32 (layout in the module docstring)."""
         import cv2
 
         rng = np.random.default_rng([self.seed, int(index), 7])
         s, n, k = self.scale, self.lr_size, self.frames
         side = s * n
         still = self.stills[int(rng.integers(len(self.stills)))]
-        v = _velocity(rng, self.max_speed) * s / 2  # HR pixels per HR frame (inputs are 2 HR frames apart)
+        v = _velocity(rng, self.max_speed) * s / self.factor  # HR pixels per HR frame (inputs `factor` frames apart)
         zoom = rng.uniform(-self.max_zoom, self.max_zoom)
         times = np.arange(k) - (k - 1) / 2  # the middle frame at t = 0
         zooms = (1 + zoom) ** times  # (2T-1,)
@@ -205,7 +209,7 @@ class SyntheticMotion:
             gy, gx = np.mgrid[0:ph, 0:pw].astype(np.float32)
             ellipse = (((gx - (pw - 1) / 2) / radius[0]) ** 2 + ((gy - (ph - 1) / 2) / radius[1]) ** 2 <= 1)
             ellipse = cv2.GaussianBlur(ellipse.astype(np.float32), (5, 5), 1.0)
-            u = _velocity(rng, self.max_speed) * s / 2
+            u = _velocity(rng, self.max_speed) * s / self.factor
             start = rng.uniform(0.1, 0.9, size=2) * side - np.array([pw, ph]) / 2  # top-left of the patch, middle frame
             masks = np.empty((k, side, side), np.float32)
             for t in range(k):
@@ -216,20 +220,22 @@ class SyntheticMotion:
                                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0), 0, 1)
                 hr[t] = hr[t] * (1 - masks[t][..., None]) + fg * masks[t][..., None]
         hr = np.clip(np.rint(hr), 0, 255).astype(np.uint8)
-        lr = make_lr(hr[0::2], s)
+        lr = make_lr(hr[0::self.factor], s)
         if not flows:
             return lr, hr
         return lr, hr, self._flows(camera, masks, u if masks is not None else None)
 
     def _flows(self, camera, masks: Optional[np.ndarray], u: Optional[np.ndarray]) -> np.ndarray:
-        """The exact flow between neighbouring inputs (HR frames 2j and 2j+2), at the LR pixel centres."""
+        """The exact flow between neighbouring inputs (HR frames fj and fj+f, f the factor), at the LR pixel centres."""
         import cv2
 
         s, n = self.scale, self.lr_size
         q = np.arange(n, dtype=np.float64)
         hr_pos = (q + 0.5) * s - 0.5  # LR pixel centre -> HR coordinate
         px, py = np.meshgrid(hr_pos, hr_pos)  # (n, n) HR x and y of the LR grid
-        out = np.empty((self.frames // 2, 2, 2, n, n), np.float32)
+        f = self.factor
+        pairs = (self.frames - 1) // f
+        out = np.empty((pairs, 2, 2, n, n), np.float32)
 
         def mask_at(t, x, y):
             if masks is None:
@@ -237,8 +243,8 @@ class SyntheticMotion:
             return cv2.remap(masks[t], x.astype(np.float32), y.astype(np.float32), cv2.INTER_LINEAR,
                              borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
-        for j in range(self.frames // 2):
-            for direction, (src, dst) in enumerate(((2 * j + 2, 2 * j), (2 * j, 2 * j + 2))):
+        for j in range(pairs):
+            for direction, (src, dst) in enumerate(((f * j + f, f * j), (f * j, f * j + f))):
                 m_src, m_dst = camera(src), camera(dst)
                 still_x = m_src[0, 0] * px + m_src[0, 2]  # the still point seen at p in frame src
                 still_y = m_src[1, 1] * py + m_src[1, 2]
@@ -276,7 +282,11 @@ class Mixture:
         scales = {source.scale for source in sources}
         if len(scales) != 1:
             raise ValueError(f"every source must have the same scale, got {sorted(scales)}")
+        factors = {getattr(source, "factor", 2) for source in sources}
+        if len(factors) != 1:
+            raise ValueError(f"every source must have the same time factor, got {sorted(factors)}")
         self.sources, self.weights, self.seed, self.scale = list(sources), weights / weights.sum(), seed, scales.pop()
+        self.factor = factors.pop()
 
     def __len__(self) -> int:
         return 2**31

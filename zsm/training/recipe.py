@@ -16,7 +16,8 @@ __all__ = ["training_samples"]
 def training_samples(videos: Optional[Sequence] = None, vimeo=None, *, max_frames: Optional[int] = None,
                      strides: Sequence[int] = (1,), synthetic: float = 0.0, flows: bool = False, lr_size: int = 32,
                      seed: int = 0, max_speed: float = 4.0, stills: Optional[Sequence] = None,
-                     stills_share: float = 0.25) -> WindowSamples:
+                     stills_share: float = 0.25, time_factor: int = 2, moments: Optional[int] = None,
+                     inputs: int = 4) -> WindowSamples:
     """The samples of a run: random aligned crops of real windows, mixed with synthetic motion if asked.
 
     Args:
@@ -33,6 +34,10 @@ def training_samples(videos: Optional[Sequence] = None, vimeo=None, *, max_frame
             photographs of :func:`zsm.data.fetch_stills`): a source of their own, at the same speeds. Default: none.
         stills_share (float): the fraction of samples from ``stills`` (taken from the real windows' share).
             Default: 0.25.
+        time_factor (int): n, inputs every n-th frame (chapter 8; n > 2 needs a time-modulated network); the synthetic
+            motion's ``max_speed`` stays the motion between two inputs. Default: 2, the paper's.
+        moments (int, optional): K moments j/n per sample (:class:`WindowSamples`); default: all n - 1 when n > 2.
+        inputs (int): T, input frames per sample. Default: 4, the paper's (7-frame windows at n = 2).
 
     Returns:
         a :class:`zsm.training.samples.WindowSamples`.
@@ -45,12 +50,18 @@ def training_samples(videos: Optional[Sequence] = None, vimeo=None, *, max_frame
     if not 0 <= share <= 1 - synthetic:
         raise ValueError(f"stills_share must be a fraction in [0, 1 - synthetic] = [0, {1 - synthetic:g}], "
                          f"got {stills_share}")
+    if isinstance(inputs, bool) or not isinstance(inputs, int) or inputs < 2:
+        raise ValueError(f"inputs must be a whole number >= 2, got {inputs!r}")
+    frames = (inputs - 1) * time_factor + 1 if isinstance(time_factor, int) else 0  # checked by check_window
     if vimeo is not None:
         if tuple(strides) != (1,):
             raise ValueError("temporal strides need footage: Vimeo-90K septuplets are 7 frames, one window each")
+        if (time_factor, inputs) != (2, 4):
+            raise ValueError("Vimeo-90K septuplets are 7 frames: 4 inputs at time factor 2 only; use footage for more")
         real = VimeoWindows(vimeo, "train")
     else:
-        real = FootageWindows.from_files(videos, max_frames, strides=strides, flows=flows and synthetic + share < 1)
+        real = FootageWindows.from_files(videos, max_frames, strides=strides, flows=flows and synthetic + share < 1,
+                                         frames=frames, factor=time_factor)
     sources, weights = [], []
     if synthetic + share < 1:
         sources.append(real)
@@ -61,11 +72,11 @@ def training_samples(videos: Optional[Sequence] = None, vimeo=None, *, max_frame
         else:
             footage_stills = stills_from(real.hr, every=10)
         sources.append(SyntheticMotion(footage_stills, lr_size=lr_size, scale=real.scale, max_speed=max_speed,
-                                       seed=seed))
+                                       seed=seed, frames=real.frames, factor=time_factor))
         weights.append(synthetic)
     if share > 0:
-        sources.append(SyntheticMotion(stills, lr_size=lr_size, scale=real.scale, max_speed=max_speed, seed=seed + 1))
+        sources.append(SyntheticMotion(stills, lr_size=lr_size, scale=real.scale, max_speed=max_speed, seed=seed + 1,
+                                       frames=real.frames, factor=time_factor))
         weights.append(share)
-    if len(sources) == 1:
-        return WindowSamples(sources[0], lr_size=lr_size, seed=seed, flows=flows)
-    return WindowSamples(Mixture(sources, weights, seed=seed), lr_size=lr_size, seed=seed, flows=flows)
+    source = sources[0] if len(sources) == 1 else Mixture(sources, weights, seed=seed)
+    return WindowSamples(source, lr_size=lr_size, seed=seed, flows=flows, moments=moments)

@@ -1,11 +1,15 @@
 """Training samples: 7-frame windows of HR footage, aligned LR/HR crops, flips, rotations, time reversal.
 
-Book: chapter 6.
+Book: chapter 6; samples with moments other than half-way, chapter 8.
 
 A sample is drawn from a *source* of HR windows (real footage in memory, or the Vimeo-90K septuplets on
 disk). As in the paper, the LR inputs are the even frames (0, 2, 4, 6) of the window downscaled x4 with
 MATLAB-style bicubic over the *whole frame*; crops are taken afterwards at aligned positions (LR (y, x),
 HR (4y, 4x)), so no crop border is downscaled differently from the full frame.
+
+For a time-modulated network (chapter 8) a source's ``factor`` n may be more than 2: the inputs are every n-th
+frame of the window, and each sample keeps, between every pair of inputs, the frames of a random set of moments
+j/n (:class:`WindowSamples` ``moments``), with those times beside it.
 
 Every random choice of sample ``i`` comes from a generator seeded with ``(seed, i)``: the same index always
 gives the same sample, in any worker and on any rank, which is what makes resumed training exact.
@@ -23,7 +27,19 @@ from ..data.datasets import load_vimeo_septuplet, make_pair, vimeo_septuplets
 from ..data.footage import load_clip
 from ..data.pixels import frames_to_tensor
 
-__all__ = ["FootageWindows", "VimeoWindows", "WindowSamples", "augment"]
+__all__ = ["FootageWindows", "VimeoWindows", "WindowSamples", "augment", "check_window"]
+
+
+def check_window(frames: int, factor: int) -> None:
+    """Raise ValueError unless a window of ``frames`` HR frames has inputs every ``factor``-th frame, at least two.
+
+    The window then has (T-1) * factor + 1 frames: 7 frames with factor 2 (the paper's), 9 or 13 with factor 4.
+    """
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 2:
+        raise ValueError(f"the time factor must be a whole number >= 2 (inputs every n-th frame), got {factor!r}")
+    if frames < factor + 1 or (frames - 1) % factor:
+        raise ValueError(f"a window with inputs every {factor}th frame needs (T-1)*{factor} + 1 HR frames "
+                         f"({factor + 1}, {2 * factor + 1}, {3 * factor + 1}, ...), got {frames}")
 
 
 class FootageWindows:
@@ -31,22 +47,23 @@ class FootageWindows:
 
     Args:
         clips: HR clips, each (N, H, W, 3) uint8 with N >= frames.
-        frames (int): HR frames per window, 2T-1. Default: 7.
+        frames (int): HR frames per window, (T-1)n + 1 (2T-1 for the paper's n = 2). Default: 7.
         scale (int): s. Default: 4.
-        strides: temporal strides: for each k, every window of ``frames`` frames k apart (inputs 2k apart).
+        strides: temporal strides: for each k, every window of ``frames`` frames k apart (inputs ``factor`` k apart).
             Default: (1,), the paper's consecutive frames.
-        flows (bool): compute the DIS flow of every pair of LR frames 2k apart once, here, so that
+        flows (bool): compute the DIS flow of every pair of LR frames ``factor`` k apart once, here, so that
             ``window(i, flows=True)`` gives each window's flow (:mod:`zsm.training.motion`). Default: False.
+        factor (int): n, the inputs are every n-th frame of a window, which then has (T-1)n + 1 frames.
+            Default: 2, the paper's (inputs 0, 2, 4, 6 of 7).
     """
 
     def __init__(self, clips: Sequence[np.ndarray], frames: int = 7, scale: int = 4, names: Sequence[str] = (),
-                 strides: Sequence[int] = (1,), flows: bool = False):
-        if frames < 3 or frames % 2 == 0:
-            raise ValueError(f"a window needs an odd number of HR frames >= 3 (2T-1), got {frames}")
+                 strides: Sequence[int] = (1,), flows: bool = False, factor: int = 2):
+        check_window(frames, factor)
         strides = tuple(int(k) for k in strides)
         if not strides or min(strides) < 1 or len(set(strides)) != len(strides):
             raise ValueError(f"strides must be distinct whole numbers >= 1, got {list(strides)}")
-        self.frames, self.scale, self.strides = frames, scale, strides
+        self.frames, self.scale, self.strides, self.factor = frames, scale, strides, factor
         self.names = [str(n) for n in names] or [f"clip {i}" for i in range(len(clips))]
         self._digest = hashlib.sha256()
         self.hr: List[np.ndarray] = []
@@ -78,11 +95,13 @@ class FootageWindows:
         return cls([load_clip(v, 0, max_frames) for v in videos], names=[str(v) for v in videos], **kwargs)
 
     def _clip_flows(self, lr: np.ndarray) -> dict:
-        """The DIS flow of every pair of LR frames 2k apart, for each stride k: {k: (N - 2k, 2, 2, h, w) float16}."""
+        """The DIS flow of every pair of LR frames nk apart (n the factor), for each stride k:
+        {k: (N - nk, 2, 2, h, w) float16}."""
         from .motion import flow_pair
 
-        return {k: np.stack([flow_pair(lr[f], lr[f + 2 * k]) for f in range(len(lr) - 2 * k)]).astype(np.float16)
-                for k in self.strides}
+        apart = {k: self.factor * k for k in self.strides}
+        return {k: np.stack([flow_pair(lr[f], lr[f + d]) for f in range(len(lr) - d)]).astype(np.float16)
+                for k, d in apart.items()}
 
     def describe(self) -> dict:
         """What the windows are made of: the clips' names, sizes and a SHA-256 of their frames."""
@@ -90,26 +109,29 @@ class FootageWindows:
                "window": self.frames, "sha256": self._digest.hexdigest()}
         if self.strides != (1,):
             out["strides"] = list(self.strides)
+        if self.factor != 2:
+            out["factor"] = self.factor
         return out
 
     def __len__(self) -> int:
         return int(self.counts.sum())
 
     def window(self, index: int, flows: bool = False):
-        """LR inputs (T, h, w, 3) and HR targets (2T-1, sh, sw, 3), uint8, of window ``index``; with ``flows``
-        also the DIS flow between its inputs, (T-1, 2, 2, h, w) float32 (see :mod:`zsm.training.motion`)."""
+        """LR inputs (T, h, w, 3) and HR targets ((T-1)n + 1, sh, sw, 3), uint8, of window ``index``; with
+        ``flows`` also the DIS flow between its inputs, (T-1, 2, 2, h, w) float32 (see :mod:`zsm.training.motion`)."""
         part = int(np.searchsorted(np.cumsum(self.counts), index, side="right"))
         start = index - int(self.counts[:part].sum())
         clip, k = divmod(part, len(self.strides))
         k = self.strides[k]
         span = (self.frames - 1) * k + 1
         hr = self.hr[clip][start: start + span: k]
-        lr = self.lr[clip][start: start + span: 2 * k]
+        apart = self.factor * k  # frames between two inputs
+        lr = self.lr[clip][start: start + span: apart]
         if not flows:
             return lr, hr
         if self.flows is None:
             raise ValueError("these windows were made without flows; make them with flows=True")
-        return lr, hr, self.flows[clip][k][start: start + span - 2 * k: 2 * k].astype(np.float32)
+        return lr, hr, self.flows[clip][k][start: start + span - apart: apart].astype(np.float32)
 
 
 class VimeoWindows:
@@ -124,7 +146,7 @@ class VimeoWindows:
     def __init__(self, root, split: str = "train", scale: int = 4):
         self._load = load_vimeo_septuplet
         self.root, self.split, self.names = root, split, vimeo_septuplets(root, split)
-        self.scale, self.frames = scale, 7
+        self.scale, self.frames, self.factor = scale, 7, 2
 
     def __len__(self) -> int:
         return len(self.names)
@@ -182,19 +204,40 @@ class WindowSamples(Dataset):
         length (int): the number of distinct sample numbers. Default: 2**62.
         flows (bool): each sample also carries the flow between its inputs, cropped and augmented with it, for
             offset guidance (the source must give flows: ``window(i, flows=True)``). Default: False.
+        moments (int, optional): K, for a time-modulated network (chapter 8): each sample keeps, between every
+            pair of inputs, the frames at K moments j/n drawn at random (distinct, in time order, the same for every
+            pair of the sample) from 1/n .. (n-1)/n, n the source's ``factor``, and carries their times. Default:
+            None: every frame of the window, and no times, unless n > 2, which then means all n - 1 moments.
 
     Shape:
         sample: (lr (T, 3, lr_size, lr_size), hr (2T-1, 3, s*lr_size, s*lr_size)), float32; with ``flows``
-        also flow (T-1, 2, 2, lr_size, lr_size), NaN where unknown.
+        also flow (T-1, 2, 2, lr_size, lr_size), NaN where unknown. With moments: (lr, hr (T + (T-1)K, 3, ...),
+        times (K,)); time reversal turns the times t into 1 - t.
     """
 
     def __init__(self, source, lr_size: int = 32, augment: bool = True, seed: int = 0, length: int = 2**62,
-                 flows: bool = False):
+                 flows: bool = False, moments: Optional[int] = None):
         self.source, self.lr_size, self.augment, self.seed, self.length = source, lr_size, augment, seed, length
         self.flows = flows
+        self.factor = factor = int(getattr(source, "factor", 2))
+        if moments is None and factor > 2:
+            moments = factor - 1
+        if moments is not None and (isinstance(moments, bool) or not isinstance(moments, (int, np.integer))
+                                    or not 1 <= moments <= factor - 1):
+            raise ValueError(f"moments must be a whole number from 1 to {factor - 1} (the frames between two inputs "
+                             f"{factor} frames apart), got {moments!r}")
+        if moments is not None and flows:
+            raise ValueError("offset guidance (flows) is for training the half-way frame; samples with moments "
+                             "(a time factor) take none")
+        self.moments = None if moments is None else int(moments)
         lr, _ = source.window(0)
         if lr.shape[1] < lr_size or lr.shape[2] < lr_size:
             raise ValueError(f"LR frames of {lr.shape[1]}x{lr.shape[2]} are smaller than the {lr_size}x{lr_size} crop")
+
+    @property
+    def timed(self) -> bool:
+        """Whether the samples carry times (the trainer passes them to the network)."""
+        return self.moments is not None
 
     def __len__(self) -> int:
         return self.length
@@ -202,7 +245,10 @@ class WindowSamples(Dataset):
     def describe(self) -> dict:
         """What defines these samples (a run records it, and resuming with other samples is refused)."""
         source = self.source.describe() if hasattr(self.source, "describe") else {"kind": type(self.source).__name__}
-        return {"source": source, "lr_size": self.lr_size, "augment": self.augment, "seed": self.seed}
+        out = {"source": source, "lr_size": self.lr_size, "augment": self.augment, "seed": self.seed}
+        if self.timed:
+            out["moments"] = self.moments
+        return out
 
     def __getitem__(self, index: int):
         rng = np.random.default_rng([self.seed, index])
@@ -215,7 +261,12 @@ class WindowSamples(Dataset):
         hr = hr[:, s * y: s * (y + n), s * x: s * (x + n)]
         flow = [f[..., y: y + n, x: x + n] for f in flow]
         if self.augment:
-            lr, hr, *flow = augment(lr, hr, rng, *flow)
+            lr, hr, *flow = augment(lr, hr, rng, *flow)  # time reversal reverses the whole window: j/n -> 1 - j/n
+        if self.timed:
+            steps = np.sort(rng.choice(np.arange(1, self.factor), size=self.moments, replace=False))  # (K,) j
+            keep = [i * self.factor + j for i in range(len(lr) - 1) for j in (0, *steps)] + [len(hr) - 1]
+            times = torch.from_numpy((steps / self.factor).astype(np.float32))  # (K,)
+            return frames_to_tensor(lr), frames_to_tensor(hr[keep]), times  # (T, 3, n, n), (T + (T-1)K, 3, sn, sn)
         sample = frames_to_tensor(lr), frames_to_tensor(hr)  # (T, 3, n, n), (2T-1, 3, sn, sn)
         if self.flows:
             return (*sample, torch.from_numpy(np.ascontiguousarray(flow[0], np.float32)))  # (T-1, 2, 2, n, n)
