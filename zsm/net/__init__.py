@@ -5,6 +5,7 @@ From the input to the output, as in the paper's figure (imports flow one way, up
     blocks          residual feature extraction and the 3-level pyramid          (book chapter 1)
     ops, backends   deform_conv2d, pure PyTorch or torchvision, and which ran    (chapter 2)
     dcn             DeformConv: a deformable conv with its offset predictor      (chapter 2)
+    modulation      time modulation (after TMNet): any moment, not only half-way (chapter 8)
     alignment       PCD alignment, coarse to fine                                (chapter 3)
     interpolation   frame feature temporal interpolation                         (chapter 3)
     convlstm        the bidirectional deformable ConvLSTM                        (chapter 4)
