@@ -143,7 +143,9 @@ class ZoomingSlowMo(nn.Module):
             nn.init.zeros_(self.reconstruction.conv_last.bias)
 
     def forward(self, x: Tensor, times=None) -> Tensor:
-        pyramid, middles = self.interpolated_features(x, times)  # 3 x (B, T, C, h_l, w_l), (B, T-1, k, C, H', W')
+        check_clip(x, self.conv_first_weight)
+        tt = self._times(x, times)  # (B, k), or None for t = 0.5 alone
+        pyramid, middles = self._features(x, tt)  # 3 x (B, T, C, h_l, w_l), (B, T-1, k, C, H', W')
         b, t, _, h, w = x.shape
         k = middles.shape[2]
         hp, wp = middles.shape[-2:]
@@ -155,8 +157,19 @@ class ZoomingSlowMo(nn.Module):
         out = out.view(b, n, 3, s * hp, s * wp)  # (B, N, 3, sH', sW')
         out = out[..., : s * h, : s * w]  # (B, N, 3, sH, sW)
         if self.config.global_skip:
-            out = out + self._cheap_guess(x.reshape(b * t, 3, h, w), b, t, self._times(x, times))
+            out = out + self._cheap_guess(x.reshape(b * t, 3, h, w), b, t, tt)
         return out
+
+    @staticmethod
+    def _is_midpoint(times) -> bool:
+        """Whether ``times`` asks for the frame half-way alone, told without any tensor operation: None or a
+        sequence (0.5,). (A (B, k) tensor of times goes through :func:`check_times`, which reads it back from the
+        device; the default path must not, so that it can run inside a CUDA graph.)"""
+        if times is None:
+            return True
+        if isinstance(times, Tensor) or not isinstance(times, (list, tuple)) or len(times) != 1:
+            return False
+        return isinstance(times[0], (int, float)) and not isinstance(times[0], bool) and times[0] == 0.5
 
     def interpolated_features(self, x: Tensor, times=None) -> Tuple[List[Tensor], Tensor]:
         """The first two stages alone: the inputs' feature pyramids and the interpolated features between them.
@@ -173,7 +186,10 @@ class ZoomingSlowMo(nn.Module):
             padded and k moments per pair (1 by default)
         """
         check_clip(x, self.conv_first_weight)
-        tt = self._times(x, times)  # (B, k)
+        return self._features(x, self._times(x, times))
+
+    def _features(self, x: Tensor, tt: Optional[Tensor]) -> Tuple[List[Tensor], Tensor]:
+        """:meth:`interpolated_features` of a checked clip and checked times."""
         b, t, _, h, w = x.shape
         pad_h, pad_w = -h % PYRAMID_MULTIPLE, -w % PYRAMID_MULTIPLE
         frames = x.reshape(b * t, 3, h, w)  # (B*T, 3, H, W)
@@ -182,8 +198,11 @@ class ZoomingSlowMo(nn.Module):
         pyramid = [level.view(b, t, *level.shape[1:]) for level in pyramid]  # 3 levels of (B, T, C, h_l, w_l)
         return pyramid, self._interpolate_pairs(pyramid, tt)  # (B, T-1, k, C, H', W')
 
-    def _times(self, x: Tensor, times) -> Tensor:
-        """``times`` checked, as (B, k); only t = 0.5 unless the network is time-modulated."""
+    def _times(self, x: Tensor, times) -> Optional[Tensor]:
+        """``times`` checked, as (B, k), or None for the frame half-way alone; only t = 0.5 unless the network is
+        time-modulated."""
+        if self._is_midpoint(times):
+            return None
         tt = check_times(times, x.shape[0], x)
         if not self.config.time_modulation and not bool((tt == 0.5).all()):
             raise ValueError(
@@ -192,27 +211,30 @@ class ZoomingSlowMo(nn.Module):
             )
         return tt
 
-    def _cheap_guess(self, frames: Tensor, b: int, t: int, tt: Tensor) -> Tensor:
-        """Inputs bicubic-upscaled, the frame at i + t the blend (1 - t) up_i + t up_(i+1) of its neighbours'.
+    def _cheap_guess(self, frames: Tensor, b: int, t: int, tt: Optional[Tensor]) -> Tensor:
+        """Inputs bicubic-upscaled, the frame at i + t the blend (1 - t) up_i + t up_(i+1) of its neighbours'
+        (their mean when ``tt`` is None: the frame half-way alone).
 
         Shape:
-            frames: (B*T, 3, H, W), tt: (B, k) -> (B, T + (T-1)k, 3, sH, sW)
+            frames: (B*T, 3, H, W), tt: (B, k) or None (k = 1) -> (B, T + (T-1)k, 3, sH, sW)
         """
         s = self.config.scale
         up = F.interpolate(frames, scale_factor=s, mode="bicubic", align_corners=False)  # (B*T, 3, sH, sW)
         up = up.view(b, t, *up.shape[1:])  # (B, T, 3, sH, sW)
+        if tt is None:
+            return interleave(up, (up[:, :-1] + up[:, 1:]) / 2)  # (B, 2T-1, 3, sH, sW)
         w = tt.to(up.dtype)[:, None, :, None, None, None]  # (B, 1, k, 1, 1, 1)
         middles = (1 - w) * up[:, :-1, None] + w * up[:, 1:, None]  # (B, T-1, k, 3, sH, sW)
         return in_time_order(up, middles)  # (B, T + (T-1)k, 3, sH, sW)
 
-    def _interpolate_pairs(self, pyramid: List[Tensor], tt: Tensor) -> Tensor:
+    def _interpolate_pairs(self, pyramid: List[Tensor], tt: Optional[Tensor]) -> Tensor:
         """The interpolated features of every neighbouring pair at each time: 3 levels of (B, T, C, h, w) and
-        times (B, k) -> (B, T-1, k, C, H, W).
+        times (B, k), or None for t = 0.5 alone -> (B, T-1, k, C, H, W).
 
         All pairs and times run as one batch of B*(T-1)*k, laid out (B, T-1, k).
         """
         b, t = pyramid[0].shape[:2]
-        k = tt.shape[1]
+        k = 1 if tt is None else tt.shape[1]
 
         def pairs(levels: List[Tensor]) -> List[Tensor]:  # 3 x (B, T-1, C, h, w) -> 3 x (B*(T-1)*k, C, h, w)
             return [l.unsqueeze(2).expand(-1, -1, k, -1, -1, -1).reshape(b * (t - 1) * k, *l.shape[2:]) for l in levels]
@@ -220,7 +242,10 @@ class ZoomingSlowMo(nn.Module):
         first = pairs([l[:, :-1] for l in pyramid])
         second = pairs([l[:, 1:] for l in pyramid])
         if self.config.time_modulation:
-            times = tt.unsqueeze(1).expand(-1, t - 1, -1).reshape(-1)  # (B*(T-1)*k,), laid out (B, T-1, k)
+            if tt is None:
+                times = first[0].new_full((b * (t - 1),), 0.5)  # (B*(T-1),)
+            else:
+                times = tt.unsqueeze(1).expand(-1, t - 1, -1).reshape(-1)  # (B*(T-1)*k,), laid out (B, T-1, k)
             middles = self.interpolation(first, second, times)  # (B*(T-1)*k, C, H, W)
         else:
             middles = self.interpolation(first, second)  # (B*(T-1)*k, C, H, W), k = 1
