@@ -1,5 +1,6 @@
 """Facts about training for any moment between two frames (chapter 8): inputs every n-th frame, random moments."""
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -120,3 +121,27 @@ def test_training_on_moments_needs_a_time_modulated_network_and_teaches_its_modu
     model, curves = train(TrainConfig(run_dir=str(tmp_path / "b"), model=timed, **values), samples, progress=False)
     assert curves["step"] == [1, 2]
     assert model.interpolation.blend_time.layers[-1].weight.abs().max() > 0  # started at zero, moved by training
+
+
+def test_the_train_command_trains_an_any_time_network_and_validates_it_at_every_moment(tmp_path, capsys):
+    from test_cli import moving_clip, one_line_error, write_frames
+    from zsm.cli import main
+
+    write_frames(tmp_path / "train", moving_clip(n=13, h=40, w=40, seed=1))
+    write_frames(tmp_path / "held_out", moving_clip(n=9, h=16, w=16, seed=2))
+    run = tmp_path / "run"
+    argv = ["train", "--videos", str(tmp_path / "train"), "--val-clip", str(tmp_path / "held_out"),
+            "--iterations", "1", "--batch-size", "1", "--lr-size", "8", "--workers", "0", "--val-every", "1",
+            "--no-progress", "--run-dir", str(run), "--time-factor", "4", "--moments", "2", "--val-frames", "9"]
+    assert main(argv) == 2
+    one_line_error(capsys, "time_modulation=true")
+    assert main(argv + ["--model", "time_modulation=true"]) == 0
+    val = json.loads((run / "curves.json").read_text())["val"][0]
+    assert {"psnr_y_input", "psnr_y_interp", "psnr_y_t0.25", "psnr_y_t0.5", "psnr_y_t0.75"} <= set(val)
+    assert zsm.load_checkpoint(run / "model.pt").config.time_modulation
+    for flags, fragment in [(["--moments", "4"], "--moments must be from 1 to 3"),
+                            (["--guide-weight", "0.1"], "offset guidance"),
+                            (["--val-frames", "7"], "--val-frames must be (T-1)*4+1"),
+                            (["--time-factor", "1"], "--time-factor must be a whole number")]:
+        assert main(argv + ["--model", "time_modulation=true", "--start-over"] + flags) == 2, flags
+        one_line_error(capsys, fragment)

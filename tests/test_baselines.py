@@ -140,3 +140,90 @@ def test_a_markdown_table_writes_each_score_as_measured_and_aligns_text_left():
         "| carphone | average | 119 | 25.71 | 0.8123 | n/a |",
         "| a\\|b | zsm | 119 | 27.25 | 0.8490 | 3.00 |",
     ]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# any moment between two frames (chapter 8): times
+# ------------------------------------------------------------------------------------------------------------
+def test_at_t_one_half_both_baselines_compute_exactly_the_half_way_formulas():
+    from zsm.data.resize import resize_axes
+    from zsm.eval.baselines import optical_flow
+    from zsm.data.pixels import to_uint8
+
+    x = torch.from_numpy(translating_clip(frames=3, h=24, w=32)).permute(0, 3, 1, 2)[None].double() / 255
+    average = 0.5 * (x[:, :-1] + x[:, 1:])  # (1, 2, 3, H, W)
+    frames = x[0].permute(0, 2, 3, 1).float().numpy()  # (3, H, W, 3)
+    flows = []
+    for a, b in zip(frames[:-1], frames[1:]):
+        grey = [cv2.cvtColor(to_uint8(i, "away"), cv2.COLOR_RGB2GRAY) for i in (a, b)]
+        f01, f10 = optical_flow(grey[0], grey[1]), optical_flow(grey[1], grey[0])
+        flows.append(0.5 * (warp(a, f10, 0.5) + warp(b, f01, 0.5)))
+    flow = torch.from_numpy(np.stack(flows)).permute(0, 3, 1, 2)[None].double()  # (1, 2, 3, H, W)
+    for model, middles in ((BicubicAverage(), average), (FlowThenBicubic(), flow)):
+        expected = resize_axes(torch.stack((x[:, 0], middles[:, 0], x[:, 1], middles[:, 1], x[:, 2]), 1), 4.0)
+        for times in (None, (0.5,), [0.5], torch.tensor([0.5])):
+            assert torch.equal(model(x, times=times), expected)  # bit for bit, as before times existed
+        assert torch.equal(model.middle_frames(x, (0.5,))[:, :, 0], model.middle_frames(x))
+
+
+def test_bicubic_average_at_moment_t_is_the_blend_of_the_upscaled_neighbours():
+    x = torch.rand(2, 3, 3, 6, 5, dtype=torch.float64)
+    out = BicubicAverage()(x, times=(0.25, 0.6))
+    assert out.shape == (2, 3 + 2 * 2, 3, 24, 20)
+    up = imresize(x, 4)  # (2, 3, 3, 24, 20): bicubic is linear, so blending after upscaling is the same
+    for i in range(2):  # input i, then i + 0.25, then i + 0.6
+        torch.testing.assert_close(out[:, 3 * i], up[:, i])
+        torch.testing.assert_close(out[:, 3 * i + 1], 0.75 * up[:, i] + 0.25 * up[:, i + 1])
+        torch.testing.assert_close(out[:, 3 * i + 2], 0.4 * up[:, i] + 0.6 * up[:, i + 1])
+    torch.testing.assert_close(out[:, 6], up[:, 2])
+    rows = torch.tensor([[0.25, 0.6], [0.1, 0.9]], dtype=torch.float64)  # one row of moments per clip
+    both = BicubicAverage()(x, times=rows)
+    torch.testing.assert_close(both[:1], out[:1])
+    torch.testing.assert_close(both[1, 1], 0.9 * up[1, 0] + 0.1 * up[1, 1])
+
+
+def test_flow_interpolation_of_a_four_pixel_shift_at_a_quarter_is_the_one_pixel_shift_inside():
+    frames = translating_clip(frames=5, h=48, w=64, step=1).astype(np.float32) / 255  # frame k: shifted k px
+    made = FlowThenBicubic().interpolate_at(frames[0], frames[4], [0.25, 0.5, 0.75])  # (3, 48, 64, 3)
+    for j in range(3):  # the frame at moment (j + 1) / 4 is the frame shifted j + 1 px
+        error = np.abs(made[j] - frames[j + 1])[8:-8, 8:-8]  # away from the edges, where content enters
+        blend = np.abs((0.75 - j / 4) * frames[0] + (0.25 + j / 4) * frames[4] - frames[j + 1])[8:-8, 8:-8]
+        assert error.mean() < 0.0005 and error.max() < 0.01, (j, error.mean(), error.max())
+        assert blend.mean() > 10 * error.mean()  # a cross-fade is far from it
+    np.testing.assert_array_equal(FlowThenBicubic().interpolate(frames[0], frames[4], 0.25), made[0])
+
+
+@pytest.mark.parametrize("model", [BicubicAverage(), FlowThenBicubic()])
+def test_k_moments_give_t_plus_t_minus_1_times_k_frames_in_time_order(model):
+    frames = translating_clip(frames=3, h=24, w=32)  # (3, 24, 32, 3) uint8, as LR frames
+    half = model(frames)  # (5, 96, 128, 3): inputs at 0, 2, 4
+    out = model(frames, times=(0.25, 0.5, 0.75))
+    assert out.shape == (3 + 2 * 3, 96, 128, 3) and out.dtype == np.uint8
+    np.testing.assert_array_equal(out[0::4], half[0::2])  # inputs at 0, 4, 8
+    np.testing.assert_array_equal(out[2::4], half[1::2])  # t = 0.5 at 2 and 6, as the half-way frames
+    x = torch.from_numpy(frames).permute(0, 3, 1, 2)[None].float() / 255
+    assert model(x, times=torch.tensor([1 / 3, 2 / 3])).shape == (1, 3 + 2 * 2, 3, 96, 128)
+
+
+@pytest.mark.parametrize("call, error, fragment", [
+    (lambda: BicubicAverage()(torch.rand(1, 2, 3, 8, 8), times=(0.75, 0.25)), ValueError, "strictly increasing"),
+    (lambda: BicubicAverage()(torch.rand(1, 2, 3, 8, 8), times=(0.5, 1.0)), ValueError, "strictly between 0 and 1"),
+    (lambda: FlowThenBicubic()(np.zeros((2, 8, 8, 3), np.uint8), times=()), ValueError, "at least one"),
+    (lambda: FlowThenBicubic()(torch.rand(1, 2, 3, 8, 8), times="ab"), TypeError, "numbers"),
+    (lambda: BicubicAverage()(torch.rand(2, 2, 3, 8, 8), times=torch.rand(3, 1)), ValueError, "(B, k)"),
+])
+def test_bad_times_are_refused_with_what_was_expected(call, error, fragment):
+    with pytest.raises(error) as info:
+        call()
+    assert fragment in str(info.value)
+
+
+def test_a_subclass_that_overrides_the_half_way_hook_alone_still_makes_its_2x_frames():
+    class CopyPrevious(BicubicAverage):  # book chapter 0, exercise 4
+        def middle_frames(self, x):
+            return x[:, :-1]  # (B, T-1, 3, H, W)
+
+    x = torch.rand(1, 3, 3, 6, 5, dtype=torch.float64)
+    out, up = CopyPrevious()(x), imresize(x, 4)
+    torch.testing.assert_close(out[:, 1::2], up[:, :-1])
+    torch.testing.assert_close(CopyPrevious()(x, times=(0.5,)), out)

@@ -236,3 +236,77 @@ def test_the_shipped_model_is_upscales_default(tmp_path):
     default, named = read_frames(tmp_path / "out"), read_frames(tmp_path / "named")
     assert default.shape == (5, 64, 48, 3)
     np.testing.assert_array_equal(default, named)  # without --weights, exactly the shipped file
+
+
+# ------------------------------------------------------------------------------------------------------------
+# --time-factor: any moment between two frames (book chapter 8)
+# ------------------------------------------------------------------------------------------------------------
+@pytest.fixture()
+def any_time_weights(tmp_path):
+    import dataclasses
+
+    path = tmp_path / "any-time.pt"
+    torch.manual_seed(0)
+    zsm.save_checkpoint(zsm.ZoomingSlowMo(dataclasses.replace(zsm.ZSMConfig.tiny_skip(), time_modulation=True)), path)
+    return str(path)
+
+
+def test_upscale_time_factor_3_makes_two_frames_between_each_pair_at_three_times_the_rate(tmp_path, any_time_weights,
+                                                                                          capsys):
+    write_frames(tmp_path / "in", moving_clip(n=5))
+    out = tmp_path / "out.mp4"
+    assert main(["upscale", str(tmp_path / "in"), str(out), "--weights", any_time_weights, "--fps", "10",
+                 "--time-factor", "3"]) == 0
+    video, fps = read_video(out)
+    assert video.shape == (5 + 4 * 2, 64, 48, 3) and fps == pytest.approx(30)
+    assert "13 frames at 30 frames/s" in capsys.readouterr().out
+
+
+def test_upscale_time_factor_without_an_any_time_model_is_one_line_naming_the_options(tmp_path, tiny_weights, capsys,
+                                                                                      monkeypatch, any_time_weights):
+    from zsm.weights import checkpoint
+
+    write_frames(tmp_path / "in", moving_clip(n=3))
+    out = str(tmp_path / "o.mp4")
+    assert main(["upscale", str(tmp_path / "in"), out, "--weights", tiny_weights, "--time-factor", "3"]) == 2
+    one_line_error(capsys, "make only the frame half-way between two inputs (--time-factor 2); --time-factor 3 "
+                           "needs --weights")
+    assert main(["upscale", str(tmp_path / "in"), out, "--time-factor", "3"]) == 2  # nothing shipped for it yet
+    one_line_error(capsys, "--time-factor 3 needs a network trained with time modulation (book chapter 8), and this "
+                           "installation ships none yet: pass one with --weights")
+    assert not (tmp_path / "o.mp4").exists()
+    monkeypatch.setattr(checkpoint, "SHIPPED_ANYTIME", tmp_path / "any-time.pt", raising=False)  # once there is one
+    assert main(["upscale", str(tmp_path / "in"), str(tmp_path / "frames"), "--time-factor", "4"]) == 0
+    assert read_frames(tmp_path / "frames").shape == (3 + 2 * 3, 64, 48, 3)
+
+
+@pytest.mark.parametrize("factor", ["1", "0", "-3", "x", "2.5"])
+def test_upscale_refuses_a_time_factor_that_is_not_a_whole_number_of_at_least_2(tmp_path, any_time_weights, capsys,
+                                                                                 factor):
+    write_frames(tmp_path / "in", moving_clip(n=3))
+    assert main(["upscale", str(tmp_path / "in"), str(tmp_path / "o.mp4"), "--weights", any_time_weights,
+                 "--time-factor", factor]) == 2
+    one_line_error(capsys, f"--time-factor must be a whole number of at least 2 (output frames per input frame "
+                           f"interval), got '{factor}'")
+
+
+def test_evaluate_time_factor_4_scores_each_moment_in_a_column_of_its_own(tmp_path, any_time_weights, tiny_weights,
+                                                                          capsys):
+    footage = tmp_path / "footage"
+    write_video(footage / "a.mp4", moving_clip(n=9, h=32, w=24), fps=10)
+    out = tmp_path / "table.json"
+    assert main(["evaluate", "--footage", str(footage), "--frames", "9", "--no-ssim", "--weights", any_time_weights,
+                 "--time-factor", "4", "--out", str(out)]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "PSNR-Y t=0.25  PSNR-Y t=0.5  PSNR-Y t=0.75" in header
+    table = json.loads(out.read_text())
+    assert {r["method"] for r in table["rows"]} == {"zsm", "bicubic+average", "flow+bicubic"}
+    assert all(r["frames"] == 9 and list(r["per_time"]) == ["0.25", "0.5", "0.75"] for r in table["rows"])
+    assert table["protocol"].endswith("at t = 0.25, 0.5, 0.75")
+    assert main(["evaluate", "--footage", str(footage), "--frames", "7", "--time-factor", "4"]) == 2
+    one_line_error(capsys, "--frames must be (T-1)*4+1 HR frames for --time-factor 4 (5, 9, 13, ...), got 7")
+    assert main(["evaluate", "--footage", str(footage), "--frames", "9", "--time-factor", "4", "--weights",
+                 tiny_weights]) == 2
+    one_line_error(capsys, "--time-factor 4 needs --weights of a network trained with time modulation")
+    assert main(["evaluate", "--footage", str(footage), "--time-factor", "x"]) == 2
+    one_line_error(capsys, "--time-factor must be a whole number")

@@ -253,3 +253,28 @@ def test_make_pair_refuses_bad_clips(frames, kwargs, error, fragment):
     with pytest.raises(error) as info:
         make_pair(frames, **kwargs)
     assert fragment in str(info.value)
+
+
+def test_make_pair_with_factor_n_takes_every_nth_frame_as_input_and_keeps_all_as_truth():
+    hr = np.random.default_rng(2).integers(0, 256, (10, 18, 22, 3), dtype=np.uint8)  # (T-1)*3 + 1 = 10: T = 4
+    lr, target = make_pair(hr, factor=3)
+    assert lr.shape == (4, 4, 5, 3) and target.shape == (10, 16, 20, 3)
+    np.testing.assert_array_equal(target, hr[:, :16, :20])
+    for k in range(4):  # input k is HR frame 3k; frames 3k+1, 3k+2 are the truth at k + 1/3, k + 2/3
+        np.testing.assert_array_equal(lr[k], make_lr(hr[3 * k, :16, :20]))
+    two = make_pair(hr[:9], factor=2)
+    for a, b in zip(two, make_pair(hr[:9])):  # factor 2 is the paper's pair
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("frames, kwargs, fragment", [
+    (9, {"factor": 3}, "(T-1)*3+1 HR frames (4, 7, 10, ...); got 9 (drop the last 2)"),
+    (3, {"factor": 4}, "(T-1)*4+1 HR frames (5, 9, 13, ...); got 3"),
+    (7, {"factor": 1}, "whole number >= 2 (HR frames per input interval), got 1"),
+    (7, {"factor": 2.0}, "got 2.0"),
+    (7, {"factor": 3, "lr_frames": "all"}, "takes no factor"),
+])
+def test_make_pair_refuses_a_factor_the_clip_does_not_fit(frames, kwargs, fragment):
+    with pytest.raises(ValueError) as info:
+        make_pair(np.zeros((frames, 8, 8, 3), np.uint8), **kwargs)
+    assert fragment in str(info.value)

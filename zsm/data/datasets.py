@@ -12,7 +12,8 @@ Book: chapters 6 and 7.
       <root>/GT/<clip>/*.png      HR frames (clips calendar, city, foliage, walk)
       <root>/BIx4/<clip>/*.png    the same frames downscaled x4 by MATLAB bicubic, one per HR frame
 
-* :func:`make_pair` turns an HR clip into the paper's pair: LR inputs from the even frames, HR targets all frames.
+* :func:`make_pair` turns an HR clip into the paper's pair: LR inputs from the even frames (every N-th with
+  ``factor=N``), HR targets all frames.
 
 Everything here returns numpy uint8 RGB arrays (frames last: (T, H, W, 3)) and knows nothing of the network.
 """
@@ -119,39 +120,57 @@ def load_vid4(root: PathLike, clip: str, lr_dir: Optional[str] = "BIx4", gt_dir:
     return lr, gt
 
 
-def make_pair(hr_frames: np.ndarray, scale: int = 4, lr_frames: str = "even") -> Tuple[np.ndarray, np.ndarray]:
+def make_pair(hr_frames: np.ndarray, scale: int = 4, lr_frames: str = "even",
+              factor: int = 2) -> Tuple[np.ndarray, np.ndarray]:
     """The paper's training pair from an HR clip: LR inputs from the even frames, HR targets all frames.
 
     The HR frames are first cropped to a multiple of ``scale`` (top-left part kept, MATLAB ``modcrop``), so that
     LR and HR align exactly: LR pixel (y, x) covers HR pixels (s*y .. s*y+s-1, s*x .. s*x+s-1). The LR frames are
     the cropped HR frames 0, 2, 4, ... (1, 3, 5, 7 counted from 1) downscaled by MATLAB bicubic
-    (:func:`zsm.data.resize.make_lr`).
+    (:func:`zsm.data.resize.make_lr`). With ``factor`` N the inputs are every N-th HR frame, 0, N, 2N, ..., and the
+    N - 1 HR frames between two inputs are the truth at the moments 1/N, ..., (N-1)/N (chapter 8).
 
     Args:
-        hr_frames (np.ndarray): (2T-1, H, W, 3) uint8, or float in [0, 1]; at least 3 frames.
+        hr_frames (np.ndarray): (2T-1, H, W, 3) uint8, or float in [0, 1]; at least 3 frames. With ``factor`` N:
+            (T-1)N + 1 frames, T >= 2.
         scale (int): s. Default: 4.
-        lr_frames (str): "even" (the paper's inputs; needs an odd number of HR frames) or "all" (an LR frame for
-            every HR frame, e.g. to cut many windows from one long clip).
+        lr_frames (str): "even" (the paper's inputs, every ``factor``-th frame; needs an odd number of HR frames
+            for factor 2) or "all" (an LR frame for every HR frame, e.g. to cut many windows from one long clip).
+        factor (int): N >= 2, HR frames per input interval (the output frame rate over the input's). Default: 2,
+            the paper's.
 
     Returns:
         (lr, hr): lr (T, H//s, W//s, 3) ("all": (2T-1, ...)), hr (2T-1, s*(H//s), s*(W//s), 3); dtype of the input.
+        With ``factor`` N: lr (T, ...), hr ((T-1)N + 1, ...).
 
     Raises:
-        ValueError: not (N, H, W, 3), fewer than 3 frames, an even count with "even", frames smaller than ``scale``.
+        ValueError: not (N, H, W, 3), fewer than 3 frames, an even count with "even", frames smaller than ``scale``;
+            a ``factor`` that is not a whole number >= 2, a clip whose length is not (T-1)N + 1, or a ``factor``
+            other than 2 with "all".
         TypeError: not a numpy array of uint8 / float.
     """
     if not isinstance(hr_frames, np.ndarray):
         raise TypeError(f"expected a numpy array (2T-1, H, W, 3), got {type(hr_frames).__name__}")
     if hr_frames.ndim != 4 or hr_frames.shape[-1] != 3:
         raise ValueError(f"expected HR frames (2T-1, H, W, 3), got shape {hr_frames.shape}")
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 2:
+        raise ValueError(f"factor must be a whole number >= 2 (HR frames per input interval), got {factor!r}")
     n = len(hr_frames)
-    if n < 3:
+    if factor == 2 and n < 3:
         raise ValueError(f"a training pair needs at least 3 HR frames (2 inputs and the one between), got {n}")
     if lr_frames not in ("even", "all"):
         raise ValueError(f"lr_frames must be 'even' or 'all', got {lr_frames!r}")
-    if lr_frames == "even" and n % 2 == 0:
+    if factor != 2 and lr_frames == "all":
+        raise ValueError(f"factor {factor} picks the inputs of lr_frames='even'; lr_frames='all' makes an LR frame "
+                         "of every HR frame and takes no factor")
+    if factor == 2 and lr_frames == "even" and n % 2 == 0:
         raise ValueError(f"the LR inputs are the even frames, so the HR clip needs an odd length 2T-1; got {n} "
                          "frames (drop the last one)")
-    lr = make_lr(hr_frames[::2] if lr_frames == "even" else hr_frames, scale)  # (T or 2T-1, H//s, W//s, 3)
-    hr = hr_frames[:, : lr.shape[1] * scale, : lr.shape[2] * scale]  # (2T-1, s*(H//s), s*(W//s), 3)
+    if factor != 2 and (n < factor + 1 or (n - 1) % factor):
+        raise ValueError(f"with factor {factor} the inputs are HR frames 0, {factor}, {2 * factor}, ..., so the clip "
+                         f"needs (T-1)*{factor}+1 HR frames ({factor + 1}, {2 * factor + 1}, {3 * factor + 1}, ...); "
+                         f"got {n}"
+                         + (f" (drop the last {(n - 1) % factor})" if n > factor else ""))
+    lr = make_lr(hr_frames[::factor] if lr_frames == "even" else hr_frames, scale)  # (T or 2T-1, H//s, W//s, 3)
+    hr = hr_frames[:, : lr.shape[1] * scale, : lr.shape[2] * scale]  # ((T-1)N+1, s*(H//s), s*(W//s), 3)
     return lr, hr
