@@ -3,7 +3,7 @@
     files       safe reading (tensors only), atomic writing, a SHA-256 of the tensors
     official    the authors' parameter names mapped onto ours
     download    the authors' published file fetched, and proven theirs by its git blob SHA-1
-    checkpoint  our two formats with one validator, and the shipped model (zsm-deep.pt, beside this file)
+    checkpoint  our two formats with one validator, and the shipped model (zsm-deeper.pt, beside this file)
 
 Book: chapter 7.
 """

@@ -39,7 +39,7 @@ _PARTS = {
     TRAIN_FORMAT: ("model_config", "model", ("sha256", "step", "optimizer", "scheduler", "scaler", "rng", "curves")),
 }
 # The model that training on the footage produced (README, "The shipped model"): upscale's and the book's default.
-SHIPPED_MODEL = Path(__file__).resolve().parent / "zsm-deep.pt"
+SHIPPED_MODEL = Path(__file__).resolve().parent / "zsm-deeper.pt"
 
 
 def _checked(obj, path: PathLike, fmt: str) -> Tuple[dict, Dict[str, Tensor]]:
