@@ -17,7 +17,7 @@ import zsm
 from zsm.weights import state_dict_digest
 from zsm.training import loop as train_module
 from zsm.training.loop import (StepSampler, TrainConfig, TrainingDiverged, amp_dtype, charbonnier, latest_checkpoint,
-                       make_optimizer, train)
+                       follow_schedule, make_optimizer, train)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -73,6 +73,47 @@ def test_the_schedule_falls_along_a_cosine_to_eta_min_and_restarts():
     assert lrs[0] == lrs[10] == lrs[20] == pytest.approx(4e-4)  # restarts every 10 steps
     assert lrs[5] == pytest.approx((4e-4 + 1e-7) / 2)  # half-way down the cosine
     assert min(lrs) == lrs[9] and 1e-7 < lrs[9] < 2e-5
+
+
+def _rates(optimizer, scheduler, steps):
+    rates = []
+    for _ in range(steps):
+        rates.append(scheduler.get_last_lr()[0])
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(rates[-1])
+        optimizer.step()
+        scheduler.step()
+    return rates
+
+
+def test_a_resumed_schedule_follows_a_changed_period_from_the_step_it_reached():
+    """Saved at step 7 of a 30-step cosine, resumed with restart_every=12: from then on, the rates of a run that had
+    had period 12 from the start (steps 7..30, through a restart at 12 and 24)."""
+    old = TrainConfig(learning_rate=4e-4, restart_every=30, eta_min=1e-7)
+    optimizer, scheduler = make_optimizer([torch.nn.Parameter(torch.zeros(1))], old)
+    _rates(optimizer, scheduler, 7)
+    saved = optimizer.state_dict(), scheduler.state_dict()
+
+    new = TrainConfig(learning_rate=4e-4, restart_every=12, eta_min=1e-6)
+    optimizer, scheduler = make_optimizer([torch.nn.Parameter(torch.zeros(1))], new)
+    optimizer.load_state_dict(saved[0])
+    scheduler.load_state_dict(saved[1])  # what a resume does: the old period comes back with the state
+    assert scheduler.T_0 == 30
+    follow_schedule(optimizer, scheduler, new)
+    resumed = _rates(optimizer, scheduler, 24)
+
+    fresh_optimizer, fresh = make_optimizer([torch.nn.Parameter(torch.zeros(1))], new)
+    expected = _rates(fresh_optimizer, fresh, 31)[7:]
+    assert resumed == pytest.approx(expected, rel=1e-9)
+    assert resumed[5] == pytest.approx(4e-4) and resumed[4] < 2e-5  # the restart at step 12, the floor before it
+
+
+def test_an_unchanged_schedule_resumes_exactly_as_saved():
+    cfg = TrainConfig(learning_rate=4e-4, restart_every=30, eta_min=1e-7)
+    optimizer, scheduler = make_optimizer([torch.nn.Parameter(torch.zeros(1))], cfg)
+    _rates(optimizer, scheduler, 7)
+    before = scheduler.state_dict()
+    follow_schedule(optimizer, scheduler, cfg)
+    assert scheduler.state_dict() == before
 
 
 def test_mixed_precision_is_for_cuda_only():

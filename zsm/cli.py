@@ -437,7 +437,8 @@ def make_parser() -> argparse.ArgumentParser:
     tr.add_argument("--start-over", action="store_true",
                     help="delete the run already in --run-dir (its checkpoints, curves and model) and start a new one")
     tr.add_argument("--allow-changes", action="store_true",
-                    help="with --resume: continue even if the run's configs or data differ from those it started with")
+                    help="with --resume: continue even if the run's configs or data differ from those it started with "
+                         "(a changed --restart-every takes effect from the step reached)")
     defaults = TrainDefaults()
     tr.add_argument("--preset", choices=PRESETS, default="tiny", help="network size (default: tiny)")
     tr.add_argument("--model", metavar="FIELD=VALUE,...",

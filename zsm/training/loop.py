@@ -14,6 +14,7 @@ function of their number; see :mod:`zsm.training.samples`).
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 import warnings
@@ -216,6 +217,24 @@ def make_optimizer(parameters, cfg: TrainConfig):
     return optimizer, scheduler
 
 
+def follow_schedule(optimizer, scheduler, cfg: TrainConfig) -> None:
+    """Make a resumed scheduler follow ``cfg.restart_every`` and ``cfg.eta_min`` from the step it reached.
+
+    A scheduler's saved state carries the period and floor it started with; a run resumed with another
+    ``--restart-every`` (``--allow-changes``) should anneal along the new one from where it is, e.g. to end a
+    3,000-step plan at step 1,400: the rate at step s becomes eta_min + (base - eta_min)(1 + cos(pi (s mod R) / R)) / 2
+    with R the new period, set on the optimiser at once. Unchanged settings leave the state exactly as loaded.
+    """
+    if scheduler.T_0 == cfg.restart_every and scheduler.eta_min == cfg.eta_min:
+        return
+    scheduler.T_0 = scheduler.T_i = cfg.restart_every
+    scheduler.eta_min = cfg.eta_min
+    scheduler.T_cur = scheduler.last_epoch % cfg.restart_every
+    for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
+        group["lr"] = cfg.eta_min + (base - cfg.eta_min) * (1 + math.cos(math.pi * scheduler.T_cur / scheduler.T_i)) / 2
+    scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+
 def amp_dtype(amp: str, device) -> Optional[torch.dtype]:
     """The autocast dtype that ``amp`` ("auto", "bf16", "fp16", "off") gives on ``device``; None: float32.
 
@@ -255,7 +274,8 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
         start_over (bool): with ``resume=False``, delete the run files already in ``cfg.run_dir`` (checkpoints,
             curves, model, ``run.json``; nothing else) and start a new run there.
         allow_changes (bool): resume even though the run's definition (:data:`zsm.training.runs.DEFINING`, the
-            model config, the samples' ``describe()``) differs from the one it recorded in ``run.json``.
+            model config, the samples' ``describe()``) differs from the one it recorded in ``run.json`` A changed ``restart_every`` or
+            ``eta_min`` takes effect from the step reached (:func:`follow_schedule`).
 
     Returns:
         (model, curves): the trained ZoomingSlowMo (unwrapped, in train mode, on ``device``) and the curves
@@ -310,6 +330,7 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
+        follow_schedule(optimizer, scheduler, cfg)
         scaler.load_state_dict(state["scaler"])
         set_rng_state(state["rng"])
         step, curves = state["step"], state["curves"]
