@@ -163,7 +163,8 @@ def test_at_t_one_half_both_baselines_compute_exactly_the_half_way_formulas():
         expected = resize_axes(torch.stack((x[:, 0], middles[:, 0], x[:, 1], middles[:, 1], x[:, 2]), 1), 4.0)
         for times in (None, (0.5,), [0.5], torch.tensor([0.5])):
             assert torch.equal(model(x, times=times), expected)  # bit for bit, as before times existed
-        assert torch.equal(model.middle_frames(x, (0.5,))[:, :, 0], model.middle_frames(x))
+        assert torch.equal(model.middle_frames(x, torch.full((1, 1), 0.5, dtype=x.dtype))[:, :, 0],
+                           model.middle_frames(x))
 
 
 def test_bicubic_average_at_moment_t_is_the_blend_of_the_upscaled_neighbours():

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 import zsm
-from zsm.net.model import check_times, in_time_order, interleave
+from zsm.net.model import check_times, in_time_order, interleave, is_half_way, moments_of
 from zsm.net.modulation import TimeVector
 
 
@@ -146,6 +146,47 @@ def test_a_2x_network_refuses_other_moments_and_says_how_to_get_them():
 def test_bad_times_are_refused_with_what_was_expected(times, error, fragment):
     with pytest.raises(error, match=fragment.replace("(", r"\(").replace(")", r"\)")):
         check_times(times, 2, torch.zeros(1))
+
+
+@pytest.mark.parametrize("times, half", [
+    (None, True), ((0.5,), True), ([0.5], True), ((1 / 2,), True),
+    (torch.tensor([0.5]), False),  # a tensor goes through check_times, which reads it
+    ((0.25, 0.5), False), ((0.4,), False), ((True,), False), (("0.5",), False), (0.5, False),
+])
+def test_the_half_way_request_is_told_from_python_values_alone(times, half):
+    assert is_half_way(times) is half
+
+
+def test_the_default_path_never_checks_a_times_tensor(monkeypatch):
+    """The half-way path must not read times back from the device (CUDA-graph capture): check_times never runs."""
+    model = zsm.ZoomingSlowMo(timed(zsm.ZSMConfig.tiny_skip())).eval()
+    x = torch.rand(1, 2, 3, 8, 8)
+    with torch.no_grad():
+        expected = model(x, times=torch.tensor([0.5]))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("check_times ran on the default path")
+
+    monkeypatch.setattr("zsm.net.model.check_times", refuse)
+    with torch.no_grad():
+        for times in (None, (0.5,), [0.5]):
+            torch.testing.assert_close(model(x, times=times), expected, rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("times, moments", [
+    (None, (0.5,)), ((0.5,), (0.5,)), ([0.25, 0.5, 0.75], (0.25, 0.5, 0.75)),
+    (torch.tensor([0.25, 0.75]), (0.25, 0.75)), (torch.tensor([[1 / 3, 2 / 3]], dtype=torch.float64), (1 / 3, 2 / 3)),
+])
+def test_the_moments_of_one_clip_are_checked_floats_in_time_order(times, moments):
+    got = moments_of(times)
+    assert isinstance(got, tuple) and all(type(t) is float for t in got)
+    assert got == pytest.approx(moments, abs=0)
+
+
+@pytest.mark.parametrize("times", [(), (0.75, 0.25), (1.0,), torch.full((2, 1), 0.5)])
+def test_the_moments_of_one_clip_refuse_what_check_times_refuses(times):
+    with pytest.raises(ValueError):
+        moments_of(times)
 
 
 def test_a_time_modulated_network_round_trips_through_a_checkpoint(tmp_path):

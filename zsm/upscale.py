@@ -22,10 +22,10 @@ import torch
 from torch import Tensor
 
 from .data.pixels import frames_to_tensor, to_uint8
-from .net.model import check_times
+from .net.model import moments_of
 from .outputs import check_writable
 
-__all__ = ["window_starts", "factor_times", "only_half_way", "upscale_window", "upscale_frames", "upscale_video"]
+__all__ = ["window_starts", "factor_times", "upscale_window", "upscale_frames", "upscale_video"]
 
 
 def factor_times(time_factor: int) -> Optional[Tuple[float, ...]]:
@@ -39,31 +39,6 @@ def factor_times(time_factor: int) -> Optional[Tuple[float, ...]]:
         raise ValueError(f"the time factor must be a whole number >= 2 (output frames per input frame interval), "
                          f"got {time_factor!r}")
     return None if time_factor == 2 else tuple(j / time_factor for j in range(1, time_factor))
-
-
-def only_half_way(times) -> bool:
-    """Whether ``times`` asks for nothing but the frame half-way, what every model makes: None, or the one moment 0.5.
-
-    Such a model is then called as ``model(clip)``, so any callable without a ``times`` argument serves for 2x.
-    Anything else, bad times included, is for the model (and :func:`zsm.net.model.check_times`) to take or refuse.
-    """
-    if times is None:
-        return True
-    if isinstance(times, Tensor):
-        return times.dim() > 0 and times.numel() > 0 and times.shape[-1] == 1 and bool((times == 0.5).all())
-    try:
-        return [float(t) for t in times] == [0.5]
-    except (TypeError, ValueError):
-        return False
-
-
-def _moments(times) -> int:
-    """k, the number of moments ``times`` asks for between two frames (1 for None), after checking them.
-
-    Raises:
-        TypeError, ValueError: as :func:`zsm.net.model.check_times`, for one clip at a time.
-    """
-    return check_times(times, 1, torch.zeros(1, dtype=torch.float64)).shape[1]
 
 
 def _windows(frames: Iterable, window: int) -> Iterator[Tuple[int, list]]:
@@ -128,8 +103,10 @@ def upscale_window(model: Callable[[Tensor], Tensor], clip: Tensor, scale: int =
     """
     h, w = clip.shape[-2:]
 
+    half_way = moments_of(times) == (0.5,)  # then model(part): any 2x callable serves
+
     def run(part: Tensor) -> Tensor:
-        return _finite(model(part) if only_half_way(times) else model(part, times=times))
+        return _finite(model(part) if half_way else model(part, times=times))
 
     if tile is None or (tile >= h and tile >= w):
         out = run(clip)
@@ -203,7 +180,7 @@ def upscale_frames(model, frames: Iterable[np.ndarray], window: int = 4, tile: O
     """
     if window < 2:
         raise ValueError(f"the window must hold at least 2 frames, got {window}")
-    per = _moments(times) + 1  # output frames per input frame, but for the last one
+    per = len(moments_of(times)) + 1  # output frames per input frame, but for the last one
     param = next(iter(model.parameters()), None) if hasattr(model, "parameters") else None
     device = torch.device(device) if device is not None else (param.device if param is not None else torch.device("cpu"))
     dtype = dtype if dtype is not None else (param.dtype if param is not None else torch.float32)

@@ -29,7 +29,6 @@ from torch import Tensor, nn
 from ..data.pixels import to_uint8, unit_float64
 from ..data.resize import resize_axes
 from ..net.model import check_times, in_time_order
-from ..upscale import only_half_way
 
 __all__ = ["BicubicAverage", "FlowThenBicubic", "flow_consistency", "optical_flow", "warp"]
 
@@ -59,8 +58,9 @@ class _TwoStage(nn.Module):
         """The frames between neighbouring inputs, in LR.
 
         Without ``times``, the T-1 frames half-way between neighbours, (B, T-1, 3, H, W): the hook a subclass
-        overrides to make its own middle frames (chapter 0). With ``times``, as :func:`zsm.net.model.check_times`
-        takes them (k moments in (0, 1), or a (B, k) tensor), the frames at each moment, (B, T-1, k, 3, H, W).
+        overrides to make its own middle frames (chapter 0). With ``times``, the (B, k) tensor of moments that
+        :func:`zsm.net.model.check_times` returns for ``x`` (``forward`` checks them once), the frames at each
+        moment, (B, T-1, k, 3, H, W).
 
         Shape:
             x: (B, T, 3, H, W) -> (B, T-1, 3, H, W), or (B, T-1, k, 3, H, W) with ``times``
@@ -89,8 +89,8 @@ class _TwoStage(nn.Module):
         if not isinstance(x, Tensor):
             raise TypeError(f"expected a tensor (B, T, 3, H, W) or numpy frames (T, H, W, 3), got {type(x).__name__}")
         x = _check_tensor(x)
-        tt = check_times(times, x.shape[0], x)  # (B, k)
-        if only_half_way(times):  # the half-way hook a subclass may override (chapter 0)
+        tt = check_times(times, x.shape[0], x)  # (B, k), checked once for the whole call
+        if tt.shape[1] == 1 and bool((tt == 0.5).all()):  # the half-way hook a subclass may override (chapter 0)
             middles = self.middle_frames(x).unsqueeze(2)  # (B, T-1, 1, 3, H, W)
         else:
             middles = self.middle_frames(x, tt)  # (B, T-1, k, 3, H, W)
@@ -122,7 +122,7 @@ class BicubicAverage(_TwoStage):
     def middle_frames(self, x: Tensor, times=None) -> Tensor:
         if times is None:
             return 0.5 * (x[:, :-1] + x[:, 1:])  # (B, T-1, 3, H, W)
-        w = check_times(times, x.shape[0], x)[:, None, :, None, None, None]  # (B, 1, k, 1, 1, 1)
+        w = times[:, None, :, None, None, None]  # (B, 1, k, 1, 1, 1)
         return (1 - w) * x[:, :-1, None] + w * x[:, 1:, None]  # (B, T-1, k, 3, H, W)
 
 
@@ -224,7 +224,7 @@ class FlowThenBicubic(_TwoStage):
         return np.stack([(1 - t) * warp(i0, f10, t) + t * warp(i1, f01, 1 - t) for t in map(float, times)])
 
     def middle_frames(self, x: Tensor, times=None) -> Tensor:
-        tt = check_times(times, x.shape[0], x).tolist()  # B lists of k moments
+        tt = times.tolist() if times is not None else [[0.5]] * len(x)  # B lists of k moments
         frames = np.ascontiguousarray(x.detach().to("cpu", torch.float32).permute(0, 1, 3, 4, 2).numpy())  # (B, T, H, W, 3)
         mids = np.stack([np.stack([self.interpolate_at(clip[i], clip[i + 1], row) for i in range(len(clip) - 1)])
                          for clip, row in zip(frames, tt)])  # (B, T-1, k, H, W, 3)

@@ -23,9 +23,8 @@ from dataclasses import dataclass, field, fields
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple
 
 import numpy as np
-import torch
 
-from ..net.model import check_times
+from ..net.model import moments_of
 from ..outputs import atomic_file
 from ..upscale import factor_times, upscale_frames
 from .metrics import psnr_y, ssim_y
@@ -130,7 +129,7 @@ def evaluate_clip(method, lr: np.ndarray, hr: np.ndarray, name: str = "method", 
     Raises:
         ValueError: shapes that do not match (an HR length other than T + (T-1)k), bad ``times`` (or TypeError).
     """
-    moments = check_times(times, 1, torch.zeros(1, dtype=torch.float64))[0].tolist()  # the k moments
+    moments = moments_of(times)  # the k moments
     k = len(moments)
     if len({time_label(t) for t in moments}) != k:
         raise ValueError(f"the moments {moments} are too close to be told apart in the scores (4 digits)")

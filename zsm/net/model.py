@@ -72,6 +72,33 @@ def in_time_order(inputs: Tensor, middles: Tensor) -> Tensor:
     return torch.cat((groups.flatten(1, 2), inputs[:, -1:]), dim=1)  # (B, T + (T-1)k, ...)
 
 
+def is_half_way(times) -> bool:
+    """Whether ``times`` asks for the frame half-way alone, what every network makes: None, or a list or tuple
+    holding the one number 0.5.
+
+    Told without any tensor operation, so that the default path of a network can run inside a CUDA graph; a
+    tensor of times, even of 0.5, is not told here but goes through :func:`check_times` (which reads it back).
+    """
+    if times is None:
+        return True
+    if not isinstance(times, (list, tuple)) or len(times) != 1:
+        return False
+    t = times[0]
+    return isinstance(t, (int, float)) and not isinstance(t, bool) and t == 0.5
+
+
+def moments_of(times) -> Tuple[float, ...]:
+    """The k moments that ``times`` asks for between two frames of one clip, checked as :func:`check_times`
+    checks them: floats in time order, (0.5,) for None.
+
+    Raises:
+        TypeError, ValueError: as :func:`check_times` with a batch of one.
+    """
+    if is_half_way(times):
+        return (0.5,)
+    return tuple(check_times(times, 1, torch.zeros(1, dtype=torch.float64))[0].tolist())
+
+
 def check_times(times, batch: int, reference: Tensor) -> Tensor:
     """The moments to make between each pair of input frames, as a (B, k) tensor like ``reference``.
 
@@ -160,17 +187,6 @@ class ZoomingSlowMo(nn.Module):
             out = out + self._cheap_guess(x.reshape(b * t, 3, h, w), b, t, tt)
         return out
 
-    @staticmethod
-    def _is_midpoint(times) -> bool:
-        """Whether ``times`` asks for the frame half-way alone, told without any tensor operation: None or a
-        sequence (0.5,). (A (B, k) tensor of times goes through :func:`check_times`, which reads it back from the
-        device; the default path must not, so that it can run inside a CUDA graph.)"""
-        if times is None:
-            return True
-        if isinstance(times, Tensor) or not isinstance(times, (list, tuple)) or len(times) != 1:
-            return False
-        return isinstance(times[0], (int, float)) and not isinstance(times[0], bool) and times[0] == 0.5
-
     def interpolated_features(self, x: Tensor, times=None) -> Tuple[List[Tensor], Tensor]:
         """The first two stages alone: the inputs' feature pyramids and the interpolated features between them.
 
@@ -201,7 +217,7 @@ class ZoomingSlowMo(nn.Module):
     def _times(self, x: Tensor, times) -> Optional[Tensor]:
         """``times`` checked, as (B, k), or None for the frame half-way alone; only t = 0.5 unless the network is
         time-modulated."""
-        if self._is_midpoint(times):
+        if is_half_way(times):
             return None
         tt = check_times(times, x.shape[0], x)
         if not self.config.time_modulation and not bool((tt == 0.5).all()):
