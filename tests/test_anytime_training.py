@@ -124,15 +124,11 @@ def test_training_on_moments_needs_a_time_modulated_network_and_teaches_its_modu
 
 
 def test_the_train_command_trains_an_any_time_network_and_validates_it_at_every_moment(tmp_path, capsys):
-    from test_cli import moving_clip, one_line_error, write_frames
+    from test_cli import one_line_error, small_train_argv
     from zsm.cli import main
 
-    write_frames(tmp_path / "train", moving_clip(n=13, h=40, w=40, seed=1))
-    write_frames(tmp_path / "held_out", moving_clip(n=9, h=16, w=16, seed=2))
     run = tmp_path / "run"
-    argv = ["train", "--videos", str(tmp_path / "train"), "--val-clip", str(tmp_path / "held_out"),
-            "--iterations", "1", "--batch-size", "1", "--lr-size", "8", "--workers", "0", "--val-every", "1",
-            "--no-progress", "--run-dir", str(run), "--time-factor", "4", "--moments", "2", "--val-frames", "9"]
+    argv = small_train_argv(tmp_path, 13, 9, iterations=1) + ["--time-factor", "4", "--moments", "2", "--val-frames", "9"]
     assert main(argv) == 2
     one_line_error(capsys, "time_modulation=true")
     assert main(argv + ["--model", "time_modulation=true"]) == 0

@@ -164,13 +164,19 @@ def test_evaluate_prints_and_saves_the_table_for_the_network_and_both_baselines(
     one_line_error(capsys, "--frames must be odd")
 
 
+def small_train_argv(folder, train_frames: int, held_out_frames: int, iterations: int) -> list:
+    """A train command for a tiny run (batch 1, 8-pixel LR crops) on moving clips written into ``folder`` (train/,
+    held_out/), with its run in ``folder / "run"`` validated every ``iterations`` steps."""
+    write_frames(folder / "train", moving_clip(n=train_frames, h=40, w=40, seed=1))
+    write_frames(folder / "held_out", moving_clip(n=held_out_frames, h=16, w=16, seed=2))
+    return ["train", "--videos", str(folder / "train"), "--val-clip", str(folder / "held_out"),
+            "--iterations", str(iterations), "--batch-size", "1", "--lr-size", "8", "--workers", "0",
+            "--val-every", str(iterations), "--no-progress", "--run-dir", str(folder / "run")]
+
+
 def test_train_runs_on_videos_validates_on_a_held_out_clip_and_resumes(tmp_path, capsys):
-    write_frames(tmp_path / "train", moving_clip(n=9, h=40, w=40, seed=1))
-    write_frames(tmp_path / "held_out", moving_clip(n=7, h=16, w=16, seed=2))
     run = tmp_path / "run"
-    argv = ["train", "--videos", str(tmp_path / "train"), "--val-clip", str(tmp_path / "held_out"),
-            "--iterations", "2", "--batch-size", "1", "--lr-size", "8", "--workers", "0", "--val-every", "2",
-            "--checkpoint-every", "1", "--log-every", "1", "--no-progress", "--run-dir", str(run)]
+    argv = small_train_argv(tmp_path, 9, 7, iterations=2) + ["--checkpoint-every", "1", "--log-every", "1"]
     assert main(argv) == 0
     curves = json.loads((run / "curves.json").read_text())
     assert curves["step"] == [1, 2] and curves["val"][0]["step"] == 2 and curves["val"][0]["psnr_y"] > 0
