@@ -219,6 +219,63 @@ def test_recording_a_model_gives_every_stage_level_and_direction(tiny_model, cli
         viz.record_model_offsets(tiny_model, clip.numpy())
 
 
+@pytest.fixture(scope="module")
+def timed_model():
+    """A tiny time-modulated network with random offset predictors and modulation: offsets that depend on t."""
+    from test_time_modulation import perturb_time_modulation, timed
+
+    torch.manual_seed(0)
+    model = zsm.ZoomingSlowMo(timed(zsm.ZSMConfig.tiny())).eval()
+    for module in model.modules():
+        if isinstance(module, DeformConv):
+            torch.nn.init.normal_(module.offset_mask.weight, std=0.2)
+    perturb_time_modulation(model)
+    return model
+
+
+def test_a_pass_at_several_moments_records_each_moment_as_a_pass_at_that_moment_alone(timed_model, clip):
+    times = (0.25, 0.5, 0.75)
+    t, k = clip.shape[0], len(times)
+    records = viz.record_model_offsets(timed_model, clip, times=times)
+    assert len(records) == 6 * (t - 1) * k + 2 * 2 * 6 * (t + (t - 1) * k)
+    assert records.times == list(times) and records.pairs == [(0, 1), (1, 2)]
+    interpolation = records.select(stage="interpolation")
+    assert [r.frame for r in interpolation.select(level=1, direction=1)] == [1, 2, 3, 5, 6, 7]  # T + (T-1)k = 9
+    for moment in times:  # the interpolation makes each moment on its own: the same offsets as a pass at it alone
+        alone = viz.record_model_offsets(timed_model, clip, stage="interpolation", times=(moment,))
+        for r in alone:
+            assert r.time == moment and r.moments == 1
+            same = interpolation.one(pair=r.pair, level=r.level, direction=r.direction, time=moment)
+            torch.testing.assert_close(same.offset, r.offset, rtol=0, atol=0)
+    quarter = interpolation.one(pair=(0, 1), level=1, direction=1, time=0.25)
+    half = interpolation.one(pair=(0, 1), level=1, direction=1, time=0.5)
+    assert not torch.equal(quarter.offset, half.offset)  # the modulation moves the offsets with t
+    steps = records.select(stage="lstm_hidden", time_direction="forward", level=1, direction=1)
+    assert [r.frame for r in steps] == list(range(t + (t - 1) * k))
+    assert [r.time for r in steps] == [None, *times, None, *times, None]
+    frames = viz.draw._as_frames(clip)
+    frame, label = viz.record_frame(frames, steps[5])  # the frame at 1 + 0.25
+    np.testing.assert_allclose(frame, 0.75 * frames[1] + 0.25 * frames[2])
+    assert label == "blend of input frames 1, 2 at t = 0.25"
+    assert viz.record_frame(frames, steps[4])[1] == "input frame 1"
+
+
+def test_the_explorer_offers_each_pair_at_each_moment(timed_model, clip):
+    records = viz.record_model_offsets(timed_model, clip, times=(0.25, 0.75))
+    explorer = viz.OffsetExplorer(clip, records)
+    labels = [label for label, _ in explorer.controls["pair"].options]
+    assert labels == ["frames 0 and 1 at t = 0.25 (output 1)", "frames 0 and 1 at t = 0.75 (output 2)",
+                      "frames 1 and 2 at t = 0.25 (output 4)", "frames 1 and 2 at t = 0.75 (output 5)"]
+    assert explorer.render({"pair": (1, 2, 0.75)}) != explorer.render({"pair": (1, 2, 0.25)})
+
+
+def test_a_batch_of_clips_at_different_moments_is_refused_for_recording(timed_model, clip):
+    x = clip[None].expand(2, -1, -1, -1, -1)
+    with pytest.raises(ValueError, match="same moments"):
+        viz.record_model_offsets(timed_model, x, times=torch.tensor([[0.25], [0.75]]))
+    assert not timed_model._forward_pre_hooks and not timed_model._forward_hooks  # no hook left behind
+
+
 def test_recording_refuses_a_model_that_is_not_a_zooming_slow_mo_and_leaves_no_hook():
     with pytest.raises(TypeError, match="expected a zsm.ZoomingSlowMo to record offsets from, got Conv2d"):
         viz.record_model_offsets(torch.nn.Conv2d(3, 3, 3), torch.rand(2, 3, 8, 8))

@@ -115,7 +115,8 @@ def record_frame(frames: np.ndarray, record: OffsetRecord) -> Tuple[np.ndarray, 
     """The LR frame that the record's sampled feature belongs to, and a label.
 
     Interpolation: frame i for direction 1, i+1 for direction 2. ConvLSTM: the frame of the step (the state is
-    aligned to it); an interpolated step has no LR frame, so the mean of its two neighbours is shown.
+    aligned to it); an interpolated step at moment t has no LR frame, so the blend (1 - t) x_i + t x_(i+1) of its
+    two neighbours is shown (their mean half-way).
 
     Args:
         frames (np.ndarray): (T, H, W, 3) float in [0, 1], the clip's input frames.
@@ -123,11 +124,13 @@ def record_frame(frames: np.ndarray, record: OffsetRecord) -> Tuple[np.ndarray, 
     if record.stage == "interpolation" and record.pair is not None:
         i = record.pair[record.direction - 1]
         return frames[i], f"input frame {i}"
-    t = record.frame
-    if t % 2 == 0:
-        return frames[t // 2], f"input frame {t // 2}"
-    i = t // 2
-    return 0.5 * (frames[i] + frames[i + 1]), f"mean of input frames {i}, {i + 1}"
+    i, j = record.input_and_moment
+    if j == 0:
+        return frames[i], f"input frame {i}"
+    t = record.time if record.time is not None else j / (record.moments + 1)
+    if t == 0.5:
+        return 0.5 * (frames[i] + frames[i + 1]), f"mean of input frames {i}, {i + 1}"
+    return (1 - t) * frames[i] + t * frames[i + 1], f"blend of input frames {i}, {i + 1} at t = {t:.3g}"
 
 
 def _as_frames(frames) -> np.ndarray:

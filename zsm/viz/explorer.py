@@ -53,7 +53,7 @@ class OffsetExplorer:
                                  f"{r.direction!r}; only records of zsm.ZoomingSlowMo can be explored")
             self._table[(r.stage, self._pair_key(r), r.level, r.direction)] = r
         self._stages = self.records.stages
-        needed = max(max(r.pair) if r.stage == "interpolation" else (r.frame + 1) // 2 for r in self.records) + 1
+        needed = 1 + max(r.last_input for r in self.records)
         if len(self.frames) < needed:
             raise ValueError(f"the records need {needed} input frames, got {len(self.frames)}")
         _check_frame(self.frames[0], first)
@@ -108,12 +108,18 @@ class OffsetExplorer:
     # -- what the controls offer ------------------------------------------------------------------------
     @staticmethod
     def _pair_key(r: OffsetRecord):
-        return tuple(r.pair) if r.stage == "interpolation" else (r.time_direction, r.frame)
+        """The pair (i, i+1) of an interpolation record, with its moment when the pass made several; the pass and
+        step of a ConvLSTM record."""
+        if r.stage != "interpolation":
+            return (r.time_direction, r.frame)
+        return tuple(r.pair) if r.moments == 1 else (*r.pair, r.time)
 
     def _pair_options(self, stage: str) -> List[tuple]:
         keys = {k[1] for k in self._table if k[0] == stage}
         if stage == "interpolation":
-            return [(f"frames {i} and {j} (output {i + j})", (i, j)) for i, j in sorted(keys)]
+            frames = {self._pair_key(r): r.frame for r in self.records if r.stage == stage}
+            return [(f"frames {key[0]} and {key[1]}" + (f" at t = {key[2]:.3g}" if len(key) > 2 else "")
+                     + f" (output {frames[key]})", key) for key in sorted(keys)]
         order = sorted(keys, key=lambda k: (TIME_DIRECTIONS.index(k[0]), k[1]))  # forward first, then by frame
         return [(f"{t} pass, frame {f}", (t, f)) for t, f in order]
 

@@ -26,8 +26,8 @@ class OffsetRecord:
         module (str): the module's name in the model, e.g. ``"interpolation.align1.l1.dcn"``.
         stage (str): ``"interpolation"`` (frame feature temporal interpolation), ``"lstm_hidden"`` or
             ``"lstm_cell"`` (the deformable ConvLSTM aligning its hidden or cell state to the input).
-        frame (int): index, in the 2T-1 output frames, of the frame this alignment produces (interpolation)
-            or of the input step it aligns the state to (ConvLSTM).
+        frame (int): index, in the 2T-1 output frames (T + (T-1)k with k moments, chapter 8), of the frame this
+            alignment produces (interpolation) or of the input step it aligns the state to (ConvLSTM).
         pair (tuple or None): the input frames (i, i+1) that the interpolation blends; None in the ConvLSTM.
         time_direction (str or None): ``"forward"`` or ``"backward"`` pass of the bidirectional ConvLSTM;
             None for the interpolation.
@@ -37,6 +37,9 @@ class OffsetRecord:
             the ConvLSTM it is the current input feature and the second is the state.
         offset (Tensor): (B, G, K, 2, h, w), the pair (dy, dx) in pixels of that level, per group and tap.
         mask (Tensor): (B, G, K, h, w), the modulation in (0, 1).
+        time (float or None): the moment t in (0, 1) between input frames i and i+1 of the frame this alignment
+            produces or aligns to (0.5 in Zooming Slow-Mo's pass); None for an input frame's ConvLSTM step.
+        moments (int): k, the frames made between two inputs in that pass (1 in Zooming Slow-Mo's).
     """
 
     module: str
@@ -48,6 +51,21 @@ class OffsetRecord:
     direction: int
     offset: Tensor
     mask: Tensor
+    time: Optional[float] = None
+    moments: int = 1
+
+    @property
+    def input_and_moment(self) -> Tuple[int, int]:
+        """(i, j): the frame is input frame i (j = 0) or the j-th of the k frames after it (1 <= j <= k)."""
+        return divmod(self.frame, self.moments + 1)
+
+    @property
+    def last_input(self) -> int:
+        """The last input frame the record belongs to: i+1 for a pair (i, i+1) or a step between them, else i."""
+        if self.pair is not None:
+            return max(self.pair)
+        i, j = self.input_and_moment
+        return i + (j > 0)
 
 
 def _require(module: str):
@@ -94,10 +112,12 @@ class OffsetRecords(Sequence):
     directions = property(lambda self: self._values("direction"), doc="alignment directions present")
     time_directions = property(lambda self: [t for t in TIME_DIRECTIONS if t in self._values("time_direction")],
                                doc="ConvLSTM passes present")
+    times = property(lambda self: [t for t in self._values("time") if t is not None], doc="moments t present")
 
     def _summary(self) -> List[Tuple[str, list]]:
         return [("stages", self.stages), ("pairs", self.pairs), ("frames", self.frames),
-                ("time directions", self.time_directions), ("levels", self.levels), ("directions", self.directions)]
+                ("time directions", self.time_directions), ("levels", self.levels), ("directions", self.directions),
+                ("times", self.times)]
 
     def describe(self) -> str:
         """What the records hold, e.g. ``"stages ['interpolation'], pairs [(0, 1)], levels [1, 2, 3], ..."``."""
@@ -105,7 +125,7 @@ class OffsetRecords(Sequence):
 
     def select(self, stage: Optional[str] = None, pair: Optional[Tuple[int, int]] = None,
                frame: Optional[int] = None, time_direction: Optional[str] = None, level: Optional[int] = None,
-               direction: Optional[int] = None) -> "OffsetRecords":
+               direction: Optional[int] = None, time: Optional[float] = None) -> "OffsetRecords":
         """The records that match every given criterion (None: any).
 
         Args:
@@ -115,6 +135,7 @@ class OffsetRecords(Sequence):
             time_direction (str): "forward" or "backward" ConvLSTM pass.
             level (int): pyramid level 1, 2 or 3.
             direction (int): 1 (the first input is sampled) or 2 (the second is).
+            time (float): the moment t of the frame (chapter 8), matched to 6 decimals.
 
         Raises:
             ValueError: an unknown value (e.g. level 4, stage "lstm"), or no record matches; the message lists
@@ -147,7 +168,13 @@ class OffsetRecords(Sequence):
                 raise ValueError(f"unknown direction {direction!r}; expected 1 (the first input is sampled) "
                                  "or 2 (the second input is sampled)")
             criteria["direction"] = direction
-        found = [r for r in self._records if all(getattr(r, k) == v for k, v in criteria.items())]
+        if time is not None:
+            if isinstance(time, bool) or not isinstance(time, (int, float)) or not 0 < time < 1:
+                raise ValueError(f"time must be a moment in (0, 1), got {time!r}")
+        found = [r for r in self._records if all(getattr(r, k) == v for k, v in criteria.items())
+                 and (time is None or (r.time is not None and abs(r.time - time) < 5e-7))]
+        if time is not None:
+            criteria["time"] = time
         if not found:
             wanted = ", ".join(f"{k}={v!r}" for k, v in criteria.items())
             raise ValueError(f"no offset record with {wanted}; the {len(self)} records hold {self.describe()}")
