@@ -1,6 +1,7 @@
 """Facts about motion in training: synthetic windows carry their exact flow, flows follow the augmentation, strided
 footage windows are the frames k apart, offset guidance pulls towards half the flow without changing the network,
 and the offset/flow agreement measure says 1 for offsets along the motion and -1 against it."""
+import dataclasses
 import math
 
 import numpy as np
@@ -352,6 +353,36 @@ def test_the_agreement_is_one_along_the_motion_and_minus_one_against_it():
     assert exact["flow_px"] == pytest.approx(3.0) and exact["moving"] == pytest.approx(40 / 48)
     with pytest.raises(ValueError, match="flows must be"):
         offset_flow_agreement(model, frames, flows=truth[:2])
+
+
+def test_offsets_over_time_measure_each_moment_against_its_share_of_the_motion(monkeypatch):
+    from zsm.viz import offsets_over_time, record_model_offsets
+
+    big = texture(80, 160, 7)
+    frames = np.stack([big[8:40, 3 * i: 3 * i + 48] for i in range(3)])  # 3 px a frame to the left
+    model = zsm.ZoomingSlowMo(dataclasses.replace(zsm.ZSMConfig.tiny(), time_modulation=True)).eval()
+    with_constant_offsets(model, 0.0, 1.5, directions=(1,))  # the same offsets at every t: half the motion
+    with_constant_offsets(model, 0.0, -1.5, directions=(2,))
+    times = (0.25, 0.5, 0.75)
+    seen = []
+
+    def recording(*args, **kwargs):
+        seen.append(kwargs.get("times"))
+        return record_model_offsets(*args, **kwargs)
+
+    monkeypatch.setattr("zsm.viz.agreement.record_model_offsets", recording)
+    rows = offsets_over_time(model, frames, times)
+    assert seen == [times, times]  # each pair once, at all the moments
+    assert [r["time"] for r in rows] == list(times)
+    for r in rows:
+        assert r["cosine_1"] > 0.9 and r["cosine_2"] > 0.9
+        assert r["length_1"] == pytest.approx(1.5, abs=1e-4) and r["length_2"] == pytest.approx(1.5, abs=1e-4)
+        assert r["flow_px"] == pytest.approx(3.0, abs=0.5)
+        assert r["along_1"] == pytest.approx(0.5, abs=0.1) and r["along_2"] == pytest.approx(0.5, abs=0.1)
+    with pytest.raises(ValueError, match="moves"):
+        offsets_over_time(model, np.repeat(frames[:1], 2, axis=0), times)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        offsets_over_time(model, frames, (0.5, 1.0))
 
 
 def test_channels_last_computes_the_same_network():

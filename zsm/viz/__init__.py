@@ -12,7 +12,7 @@ those records (:class:`zsm.OffsetRecord`): offsets (B, G, K, 2, h, w) as (dy, dx
 masks (B, G, K, h, w). Drawings are in pixels of the LR input frame: a level-l pixel (r, c) sits at (r, c) * 2**(l-1)
 in the frame (the centre of the stride-2 convolutions' window), and its offsets are multiplied by 2**(l-1).
 """
-from .agreement import offset_flow_agreement
+from .agreement import offset_flow_agreement, offsets_over_time
 from .diagram import (NetworkTrace, StageTrace, Window, draw_convlstm, draw_network, draw_pcd, paper_trace, draw_pixel_shuffle, draw_strip, draw_windows,
                       pixel_shuffle_sources, trace_config, trace_network, trace_windows)
 from .draw import (Arrows, draw_magnitude, draw_offsets, draw_tap_grid, level_factor, offset_arrows, offset_magnitude,
@@ -24,7 +24,7 @@ from .records import STAGES, OffsetRecord, OffsetRecords
 __all__ = [
     "STAGES", "OffsetRecord", "OffsetRecords", "record_offsets", "record_model_offsets", "level_factor", "tap_grid",
     "Arrows", "offset_arrows", "offset_magnitude", "record_frame", "draw_offsets", "draw_magnitude", "plot_magnitudes",
-    "draw_tap_grid", "OffsetExplorer", "offset_flow_agreement", "NetworkTrace", "StageTrace", "trace_network",
+    "draw_tap_grid", "OffsetExplorer", "offset_flow_agreement", "offsets_over_time", "NetworkTrace", "StageTrace", "trace_network",
     "trace_config", "draw_network", "draw_strip", "pixel_shuffle_sources", "draw_pixel_shuffle",
     "Window", "trace_windows", "draw_windows", "draw_convlstm", "draw_pcd", "paper_trace",
 ]

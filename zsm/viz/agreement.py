@@ -1,6 +1,7 @@
 """How well the feature interpolation's offsets follow the motion: their direction against optical flow.
 
-Book: chapter 3 (the measurement), chapter 7 and ``zsm/weights/README.md`` (the shipped model's figure).
+Book: chapter 3 (the measurement), chapter 7 and ``zsm/weights/README.md`` (the shipped model's figure); at every
+moment t of a time-modulated network, chapter 8 (:func:`offsets_over_time`).
 
 For inputs i and i+1, direction 1 samples frame i, so a motion-following offset points along f(i+1 -> i), where
 frame i+1's pixels were in frame i (about half of it, for the middle moment); direction 2 along f(i -> i+1). The
@@ -10,13 +11,14 @@ averaged over the pixels that move by more than ``min_motion`` LR pixels, over e
 """
 from __future__ import annotations
 
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import numpy as np
 
+from ..net.model import moments_of
 from .hooks import record_model_offsets
 
-__all__ = ["offset_flow_agreement"]
+__all__ = ["offset_flow_agreement", "offsets_over_time"]
 
 
 def offset_flow_agreement(model, frames: np.ndarray, min_motion: float = 1.0, flows: Optional[np.ndarray] = None
@@ -82,3 +84,59 @@ def offset_flow_agreement(model, frames: np.ndarray, min_motion: float = 1.0, fl
     return {"cosine": (c1 + c2) / 2, "cosine_1": c1, "cosine_2": c2, "moving": moving / total,
             "pairs": len(frames) - 1, "offset_px": lengths[0] / max(sums[1][1] + sums[2][1], 1),
             "flow_px": lengths[1] / max(sums[1][1] + sums[2][1], 1), "along": lengths[2] / max(sums[1][1] + sums[2][1], 1)}
+
+
+def offsets_over_time(model, frames: np.ndarray, times, min_motion: float = 1.0) -> List[Dict[str, float]]:
+    """How the interpolation's L1 offsets follow the motion at each moment t between neighbouring frames.
+
+    For the frame at i + t, a motion-following offset of direction 1 (sampling frame i) is t f(i+1 -> i) and one of
+    direction 2 (sampling frame i+1) is (1 - t) f(i -> i+1): the nearer frame needs the shorter reach. Per moment,
+    over the pixels that move by more than ``min_motion`` LR pixels (DIS flow) in every neighbouring pair of
+    ``frames``, each pair run as a 2-frame clip at all the moments at once.
+
+    Args:
+        model (zsm.ZoomingSlowMo): a time-modulated network (or any network, for ``times=(0.5,)``).
+        frames (np.ndarray): LR frames (N, h, w, 3) uint8, N >= 2.
+        times: the moments, as the model takes them, e.g. (0.125, 0.25, ..., 0.875).
+        min_motion (float): LR pixels a pixel must move to count. Default: 1.
+
+    Returns:
+        one dict per moment: {"time": t, "cosine_1", "cosine_2": the mean cosine of each direction's offsets with
+        its flow, "length_1", "length_2": their mean length in LR pixels, "flow_px": the mean length of the flow,
+        "along_1", "along_2": the mean component of the offsets along the flow divided by the flow's length (t and
+        1 - t for offsets that follow the motion exactly)}.
+    """
+    from ..data.pixels import frames_to_tensor  # here, not at import: `import zsm` must not need OpenCV
+    from ..training.motion import flow_pair
+
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) < 2:
+        raise ValueError(f"expected at least 2 LR frames (N, h, w, 3) uint8, got {frames.dtype} {frames.shape}")
+    moments = moments_of(times)
+    sums = {(t, d): np.zeros(4) for t in moments for d in (1, 2)}  # cosine, length, along, flow length
+    count = 0
+    for i in range(len(frames) - 1):
+        records = record_model_offsets(model, frames_to_tensor(frames[i: i + 2]), stage="interpolation", times=times)
+        pair = flow_pair(frames[i], frames[i + 1])  # (2, 2, h, w): f(i+1 -> i), f(i -> i+1), (dy, dx)
+        speed = np.hypot(*pair[0])
+        where = speed > min_motion
+        count += int(where.sum())
+        for t in moments:
+            for direction in (1, 2):
+                record = records.one(pair=(0, 1), level=1, direction=direction, time=t)
+                ours = record.offset[0].float().mean(dim=(0, 1)).cpu().numpy()  # (2, h, w)
+                flow = pair[direction - 1]
+                length, flow_length = np.hypot(*ours), np.hypot(*flow)
+                dot = (ours * flow).sum(0)
+                sums[t, direction] += [float((dot / (length * flow_length + 1e-9))[where].sum()),
+                                       float(length[where].sum()),
+                                       float((dot / (flow_length ** 2 + 1e-9))[where].sum()),
+                                       float(flow_length[where].sum())]
+    if count == 0:
+        raise ValueError(f"no pixel of these {len(frames)} frames moves by more than {min_motion} LR pixels")
+    rows = []
+    for t in moments:
+        (c1, l1, a1, f1), (c2, l2, a2, _) = (sums[t, d] / count for d in (1, 2))
+        rows.append({"time": t, "cosine_1": c1, "cosine_2": c2, "length_1": l1, "length_2": l2, "flow_px": f1,
+                     "along_1": a1, "along_2": a2})
+    return rows
