@@ -276,6 +276,40 @@ def test_a_batch_of_clips_at_different_moments_is_refused_for_recording(timed_mo
     assert not timed_model._forward_pre_hooks and not timed_model._forward_hooks  # no hook left behind
 
 
+def test_the_moment_explorer_shows_each_moments_frame_and_offsets_and_redraws_on_every_control(timed_model, clip):
+    times = tuple(j / 8 for j in range(1, 8))
+    pair = clip[:2]
+    explorer = viz.MomentExplorer.from_model(timed_model, pair, times)
+    assert explorer.times == list(times) and explorer.settings()["time"] == 0.5
+    assert [label for label, _ in explorer.controls["time"].options] == ["1/8", "1/4", "3/8", "1/2", "5/8", "3/4", "7/8"]
+    with torch.no_grad():
+        made = timed_model(pair[None], times=times)[0, 1:8].clamp(0, 1)  # the 7 frames between the two inputs
+    np.testing.assert_allclose(explorer.outputs, made.permute(0, 2, 3, 1).double().numpy(), atol=1e-6)
+    records = viz.record_model_offsets(timed_model, pair, times=times)
+    for row in explorer.lengths(level=2):  # the arrows' mean length, from the arrows themselves
+        for d in (1, 2):
+            arrows = viz.offset_arrows(records.one(stage="interpolation", level=2, direction=d, time=row["time"]),
+                                       group=None, stride=1)
+            assert row[f"direction_{d}"] == pytest.approx(float(np.hypot(arrows.u, arrows.v).mean()), rel=1e-5)
+    start = explorer.image.value
+    assert start == explorer.render({}) == viz.MomentExplorer.from_model(timed_model, pair, times).render({})
+    seen = {start}
+    for name, value in (("time", 0.125), ("level", 2), ("group", 1), ("density", 4)):
+        explorer.controls[name].value = value
+        assert explorer.image.value == explorer.render(explorer.settings())
+        assert explorer.image.value not in seen, name
+        seen.add(explorer.image.value)
+    for settings, fragment in (({"time": 0.3}, "no moment 0.3"), ({"tap": 1}, "unknown settings"),
+                               ({"group": 5}, "group must be"), ({"density": 3}, "density must be")):
+        with pytest.raises(ValueError, match=fragment):
+            explorer.render(settings)
+    with pytest.raises(ValueError, match="two frames"):
+        viz.MomentExplorer.from_model(timed_model, clip, times)
+    with pytest.raises(ValueError, match="one output frame per moment"):
+        viz.MomentExplorer(pair, explorer.outputs[:3], records)
+    assert viz.moment_label(0.3) == "3/10" and viz.moment_label(1 / 3) == "1/3" and viz.moment_label(0.123) == "0.123"
+
+
 def test_recording_refuses_a_model_that_is_not_a_zooming_slow_mo_and_leaves_no_hook():
     with pytest.raises(TypeError, match="expected a zsm.ZoomingSlowMo to record offsets from, got Conv2d"):
         viz.record_model_offsets(torch.nn.Conv2d(3, 3, 3), torch.rand(2, 3, 8, 8))

@@ -1,7 +1,8 @@
 """Pictures of the deformable offsets a forward pass used: arrows over a frame, magnitude maps per pyramid level,
 the mean sampling grid, and an interactive explorer; and diagrams of the network traced from a forward pass.
 
-Book: chapter 3 (frame feature temporal interpolation) and chapter 4 (deformable ConvLSTM).
+Book: chapter 3 (frame feature temporal interpolation), chapter 4 (deformable ConvLSTM) and chapter 8 (any moment
+between two frames).
 
 matplotlib and ipywidgets are imported only when a function needs them (``pip install 'zsm[viz]'``), so
 ``import zsm.viz`` works without them. The offsets are taken from outside the network: :func:`zsm.record_offsets`
@@ -19,12 +20,14 @@ from .draw import (Arrows, draw_magnitude, draw_offsets, draw_tap_grid, level_fa
                    plot_magnitudes, record_frame, tap_grid)
 from .explorer import OffsetExplorer
 from .hooks import record_model_offsets, record_offsets
+from .moments import MomentExplorer, moment_label
 from .records import STAGES, OffsetRecord, OffsetRecords
 
 __all__ = [
     "STAGES", "OffsetRecord", "OffsetRecords", "record_offsets", "record_model_offsets", "level_factor", "tap_grid",
-    "Arrows", "offset_arrows", "offset_magnitude", "record_frame", "draw_offsets", "draw_magnitude", "plot_magnitudes",
-    "draw_tap_grid", "OffsetExplorer", "offset_flow_agreement", "offsets_over_time", "NetworkTrace", "StageTrace", "trace_network",
-    "trace_config", "draw_network", "draw_strip", "pixel_shuffle_sources", "draw_pixel_shuffle",
-    "Window", "trace_windows", "draw_windows", "draw_convlstm", "draw_pcd", "paper_trace",
+    "Arrows", "offset_arrows", "offset_magnitude", "record_frame", "draw_offsets", "draw_magnitude",
+    "plot_magnitudes", "draw_tap_grid", "OffsetExplorer", "MomentExplorer", "moment_label", "offset_flow_agreement",
+    "offsets_over_time", "NetworkTrace", "StageTrace", "trace_network", "trace_config", "draw_network", "draw_strip",
+    "pixel_shuffle_sources", "draw_pixel_shuffle", "Window", "trace_windows", "draw_windows", "draw_convlstm",
+    "draw_pcd", "paper_trace",
 ]
