@@ -1,5 +1,7 @@
 """Facts about checkpoints: the authors' layout converts exactly, and bad files are refused clearly."""
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -204,3 +206,15 @@ def test_a_file_that_is_no_checkpoint_at_all(tmp_path):
     torch.save({"weights": [1, 2, 3]}, path)
     with pytest.raises(ValueError, match="neither a zsm checkpoint nor the authors' layout"):
         zsm.load_checkpoint(path)
+
+
+def test_the_shipped_any_time_model_loads_by_name_and_its_absence_is_named(tmp_path, monkeypatch):
+    from zsm.weights import checkpoint
+
+    model = zsm.load_model("anytime")
+    assert model.config.time_modulation and not model.training
+    shipped = zsm.load_default_model()  # the 2x model it was trained from: the same network but the modulation
+    assert dataclasses.replace(model.config, time_modulation=False) == shipped.config
+    monkeypatch.setattr(checkpoint, "SHIPPED_ANYTIME", tmp_path / "gone.pt")
+    with pytest.raises(FileNotFoundError, match="no any-time model at .*gone.pt"):
+        zsm.load_model("anytime")

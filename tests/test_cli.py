@@ -1,5 +1,6 @@
 """Facts about the `python -m zsm` command: it reports the network and backend, and fails in one line."""
 import subprocess
+from pathlib import Path
 import sys
 
 import pytest
@@ -270,20 +271,40 @@ def test_upscale_time_factor_3_makes_two_frames_between_each_pair_at_three_times
 
 def test_upscale_time_factor_without_an_any_time_model_is_one_line_naming_the_options(tmp_path, tiny_weights, capsys,
                                                                                       monkeypatch, any_time_weights):
-    from zsm.weights import checkpoint
+    import zsm.cli
 
     write_frames(tmp_path / "in", moving_clip(n=3))
     out = str(tmp_path / "o.mp4")
     assert main(["upscale", str(tmp_path / "in"), out, "--weights", tiny_weights, "--time-factor", "3"]) == 2
     one_line_error(capsys, "make only the frame half-way between two inputs (--time-factor 2); --time-factor 3 "
                            "needs --weights")
-    assert main(["upscale", str(tmp_path / "in"), out, "--time-factor", "3"]) == 2  # nothing shipped for it yet
+    monkeypatch.setattr(zsm.cli, "SHIPPED_ANYTIME", tmp_path / "removed.pt")  # an installation without the file
+    assert main(["upscale", str(tmp_path / "in"), out, "--time-factor", "3"]) == 2
     one_line_error(capsys, "--time-factor 3 needs a network trained with time modulation (book chapter 8), and this "
-                           "installation ships none yet: pass one with --weights")
+                           f"installation has none at {tmp_path / 'removed.pt'}: pass one with --weights")
     assert not (tmp_path / "o.mp4").exists()
-    monkeypatch.setattr(checkpoint, "SHIPPED_ANYTIME", tmp_path / "any-time.pt", raising=False)  # once there is one
+    monkeypatch.setattr(zsm.cli, "SHIPPED_ANYTIME", Path(any_time_weights))
     assert main(["upscale", str(tmp_path / "in"), str(tmp_path / "frames"), "--time-factor", "4"]) == 0
     assert read_frames(tmp_path / "frames").shape == (3 + 2 * 3, 64, 48, 3)
+
+
+def test_upscale_time_factor_4_turns_5_frames_into_17_at_4x_the_size_with_the_shipped_any_time_model(tmp_path,
+                                                                                                     capsys):
+    """The shipped any-time model, no --weights: 5 frames -> 5 + 4 * 3 = 17, each 4x the size, at 4x the rate, and
+    (in one window of all 5) exactly the frames the model makes at t = 1/4, 1/2, 3/4."""
+    frames = moving_clip(n=5, h=24, w=32)
+    write_frames(tmp_path / "in", frames)
+    assert main(["upscale", str(tmp_path / "in"), str(tmp_path / "out.mp4"), "--fps", "6", "--time-factor", "4"]) == 0
+    assert "17 frames at 24 frames/s" in capsys.readouterr().out
+    assert main(["upscale", str(tmp_path / "in"), str(tmp_path / "frames"), "--time-factor", "4", "--window",
+                 "5"]) == 0
+    out = read_frames(tmp_path / "frames")
+    assert out.shape == (17, 96, 128, 3)
+    model = zsm.load_model("anytime")
+    assert model.config.time_modulation and Path(zsm.SHIPPED_ANYTIME).stat().st_size < 20e6
+    expected = model(torch.from_numpy(frames).permute(0, 3, 1, 2)[None].float() / 255, times=(0.25, 0.5, 0.75))
+    expected = (expected[0].clamp(0, 1) * 255).round().permute(0, 2, 3, 1).to(torch.uint8).numpy()
+    assert np.abs(out.astype(int) - expected.astype(int)).max() <= 1
 
 
 @pytest.mark.parametrize("factor", ["1", "0", "-3", "x", "2.5"])

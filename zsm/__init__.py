@@ -26,7 +26,7 @@ import sys as _sys
 from .net import PRESETS, ZoomingSlowMo, ZSMConfig, ops
 from .viz.hooks import record_offsets
 from .viz.records import OffsetRecord
-from .weights import (OFFICIAL_CHECKPOINT_BLOB, OFFICIAL_CHECKPOINT_URL, SHIPPED_MODEL, convert_official_state_dict,
+from .weights import (OFFICIAL_CHECKPOINT_BLOB, OFFICIAL_CHECKPOINT_URL, SHIPPED_ANYTIME, SHIPPED_MODEL, convert_official_state_dict,
                       download_official_checkpoint, load_checkpoint, load_default_model, load_model,
                       load_official_checkpoint,
                       save_checkpoint)
@@ -52,4 +52,5 @@ __all__ = [
     "load_default_model",
     "load_model",
     "SHIPPED_MODEL",
+    "SHIPPED_ANYTIME",
 ]

@@ -32,7 +32,7 @@ from .devices import pick_device
 from .net import PRESETS, ZoomingSlowMo, ZSMConfig, ops
 from .outputs import check_writable
 from .training.loop import TrainConfig as TrainDefaults
-from .weights import load_checkpoint, load_default_model
+from .weights import SHIPPED_ANYTIME, load_checkpoint, load_default_model
 
 
 class UserError(Exception):
@@ -74,17 +74,14 @@ def time_factor_of(text: str) -> int:
 
 def moments_model(weights: Optional[str], preset: Optional[str], time_factor: int) -> ZoomingSlowMo:
     """The model for ``--time-factor N``: :func:`trained_model` for 2; else the network of --weights (or the shipped
-    any-time model, ``zsm.weights.checkpoint.SHIPPED_ANYTIME``, once there is one), which must be time-modulated."""
+    any-time model, :data:`zsm.SHIPPED_ANYTIME`), which must be time-modulated."""
     if time_factor == 2:
         return trained_model(weights, preset)
     if weights is None:
-        from .weights import checkpoint
-
-        shipped = getattr(checkpoint, "SHIPPED_ANYTIME", None)
-        if shipped is None or not Path(shipped).is_file():
+        if not SHIPPED_ANYTIME.is_file():
             raise UserError(f"--time-factor {time_factor} needs a network trained with time modulation (book chapter "
-                            "8), and this installation ships none yet: pass one with --weights")
-        weights = shipped
+                            f"8), and this installation has none at {SHIPPED_ANYTIME}: pass one with --weights")
+        weights = str(SHIPPED_ANYTIME)
     model = load_checkpoint(weights)
     if not model.config.time_modulation:
         raise UserError(f"the weights {weights} make only the frame half-way between two inputs (--time-factor 2); "

@@ -27,7 +27,7 @@ from .download import download_official_checkpoint
 from .files import PathLike, atomic_torch_save, listing, safe_torch_load, state_dict_digest
 from .official import load_official_checkpoint, stored_dtype
 
-__all__ = ["MODEL_FORMAT", "TRAIN_FORMAT", "SHIPPED_MODEL", "save_checkpoint", "load_checkpoint",
+__all__ = ["MODEL_FORMAT", "TRAIN_FORMAT", "SHIPPED_MODEL", "SHIPPED_ANYTIME", "save_checkpoint", "load_checkpoint",
            "load_default_model", "load_model", "cache_dir", "save_training_checkpoint", "load_training_checkpoint", "model_from_state"]
 
 MODEL_FORMAT = "zsm-model"
@@ -40,6 +40,8 @@ _PARTS = {
 }
 # The model that training on the footage produced (README, "The shipped model"): upscale's and the book's default.
 SHIPPED_MODEL = Path(__file__).resolve().parent / "zsm-deeper.pt"
+# The time-modulated model (book chapter 8): ``upscale --time-factor N`` (N > 2) and ``load_model("anytime")``.
+SHIPPED_ANYTIME = Path(__file__).resolve().parent / "zsm-anytime.pt"
 
 
 def _checked(obj, path: PathLike, fmt: str) -> Tuple[dict, Dict[str, Tensor]]:
@@ -149,7 +151,9 @@ def load_model(weights: PathLike = "shipped", map_location="cpu", progress: bool
     """The trained network a chapter (or a script) asks for by name, in eval mode, on the CPU (or ``map_location``).
 
     Args:
-        weights: ``"shipped"``: this package's model (:func:`load_default_model`); ``"authors"``: the authors'
+        weights: ``"shipped"``: this package's model (:func:`load_default_model`); ``"anytime"``: its
+            time-modulated model, which makes any moment between two frames (:data:`SHIPPED_ANYTIME`, chapter 8);
+            ``"authors"``: the authors'
             published checkpoint, the paper's network (downloaded once into :func:`cache_dir` and checked by its
             git blob SHA-1, :func:`zsm.download_official_checkpoint`); anything else: the path of a model file
             (ours or in the authors' layout, :func:`load_checkpoint`).
@@ -162,6 +166,11 @@ def load_model(weights: PathLike = "shipped", map_location="cpu", progress: bool
     """
     if weights == "shipped":
         return load_default_model(map_location)
+    if weights == "anytime":
+        if not SHIPPED_ANYTIME.is_file():
+            raise FileNotFoundError(f"this installation has no any-time model at {SHIPPED_ANYTIME}; pass the weights "
+                                    "of a network trained with time modulation")
+        return load_checkpoint(SHIPPED_ANYTIME, map_location)
     if weights == "authors":
         path = download_official_checkpoint(cache_dir(), progress=progress, say=say)
         return load_official_checkpoint(path, map_location=map_location)
