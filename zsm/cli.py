@@ -386,7 +386,8 @@ def make_parser() -> argparse.ArgumentParser:
     up.add_argument("--fps", type=float, help="input frame rate (default: the video's, or 25 for frame folders)")
     up.add_argument("--time-factor", default="2", metavar="N",
                     help="N output frames per input frame: the moments 1/N .. (N-1)/N between each pair (default: 2); "
-                         "N > 2 needs --weights of a network trained with time modulation (book chapter 8)")
+                         "N > 2 uses the shipped any-time model, or --weights of a network trained with time "
+                         "modulation (book chapter 8)")
     up.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
     up.set_defaults(run=cmd_upscale)
 
@@ -401,7 +402,8 @@ def make_parser() -> argparse.ArgumentParser:
                     "--time-factor N: (T-1)N+1, default 7N+1)")
     ev.add_argument("--time-factor", default="2", metavar="N",
                     help="score the moments 1/N .. (N-1)/N between inputs taken every N-th frame, one column each "
-                         "(default: 2, the paper's protocol); N > 2 needs --weights of a time-modulated network")
+                         "(default: 2, the paper's protocol); N > 2 scores the shipped any-time model, or --weights "
+                         "of a time-modulated network")
     ev.add_argument("--weights", nargs="+", help="the network's checkpoint(s) (default: the shipped model, if any); "
                     "several are compared side by side, named zsm:<file stem>")
     ev.add_argument("--baselines-only", action="store_true", help="do not warn when no network is evaluated")

@@ -1,4 +1,4 @@
-"""A reader's session with the offset explorers of chapters 3 and 4, in a real JupyterLab driven through Chromium.
+"""A reader's session with the offset explorers of chapters 3, 4 and 8, in a real JupyterLab driven through Chromium.
 
 The test opens a chapter, runs all its cells as a reader does (command palette, "Run All Cells"), finds the
 explorer's controls in the page by their labels, and moves every one of them as a reader would: options chosen
@@ -29,9 +29,12 @@ from PIL import Image
 from browser_fixtures import artifacts_dir, browser, context, jupyter_lab  # noqa: F401 - pytest fixtures
 from harness import BOOK, JS_IMAGE_PIXELS, REPO, PageLog, open_notebook, origin_of, run_all_cells
 
-# Chapter 3's explorer (interpolation records) has no stage control; chapter 4's (ConvLSTM records) has one.
-CHAPTERS = ["03_feature_interpolation.ipynb", "04_deformable_convlstm.ipynb"]
-EXPLORER_CELL = "viz.OffsetExplorer("  # the chapter's cell that builds and shows the explorer
+# chapter -> the text of its cell that builds and shows the explorer. Chapter 3's explorer (interpolation records)
+# has no stage control; chapter 4's (ConvLSTM records) has one; chapter 8's (viz.MomentExplorer) has a time slider.
+EXPLORER_CELLS = {"03_feature_interpolation.ipynb": "viz.OffsetExplorer(",
+                  "04_deformable_convlstm.ipynb": "viz.OffsetExplorer(",
+                  "08_beyond_2x.ipynb": "viz.MomentExplorer.from_model("}
+CHAPTERS = list(EXPLORER_CELLS)
 
 # JavaScript: SHA-256 of an <img>'s pixels as Chromium decoded them (RGBA rows, as PIL's tobytes() of "RGBA"),
 # with the size; cheaper to poll than the pixels themselves.
@@ -91,7 +94,7 @@ def chapter(request):
     assert REPO in Path(zsm.__file__).resolve().parents, (
         f"this process imports zsm from {zsm.__file__}, not from this checkout {REPO}: run the tests with "
         f"PYTHONPATH={REPO} (or `python -m pytest` from the checkout)")
-    return request.param, run_chapter(BOOK / request.param, through=EXPLORER_CELL)["explorer"]
+    return request.param, run_chapter(BOOK / request.param, through=EXPLORER_CELLS[request.param])["explorer"]
 
 
 class ExplorerPage:
@@ -109,7 +112,8 @@ class ExplorerPage:
             return page.locator("label.widget-label", has_text=re.compile(f"^{re.escape(text)}$"))
 
         # The explorer: the output (of the chapter's cell) that holds its controls and its image.
-        self.output = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output", has=label("pair"))
+        self.output = page.locator(".jp-NotebookPanel:visible .jp-OutputArea-output",
+                                   has=label(next(iter(explorer.controls))))
         assert self.output.count() == 1, f"expected one output holding the explorer, found {self.output.count()}"
         self.boxes = {}
         for name, control in explorer.controls.items():
@@ -169,11 +173,12 @@ class ExplorerPage:
                              f"zsm.viz renders for {settings}: {detail}")
 
 
-# What the reader does, in order: every dropdown set to its next option through its <select> (the tap also back to
-# its first option, the mean of the taps), then the slider one step right and two steps left from the keyboard.
-MOVES = [("stage", "next"), ("pair", "next"), ("level", "next"), ("direction", "next"), ("group", "next"),
-         ("tap", "next"), ("tap", "first"), ("density", "ArrowRight"), ("density", "ArrowLeft"),
-         ("density", "ArrowLeft")]
+# What the reader does, in order: the time slider (chapter 8) one step right and two steps left from the keyboard,
+# every dropdown set to its next option through its <select> (the tap also back to its first option, the mean of the
+# taps), then the density slider one step right and two steps left.
+MOVES = [("time", "ArrowRight"), ("time", "ArrowLeft"), ("time", "ArrowLeft"), ("stage", "next"), ("pair", "next"),
+         ("level", "next"), ("direction", "next"), ("group", "next"), ("tap", "next"), ("tap", "first"),
+         ("density", "ArrowRight"), ("density", "ArrowLeft"), ("density", "ArrowLeft")]
 
 
 def target(control, how: str):
@@ -225,7 +230,7 @@ def test_every_control_of_a_chapters_explorer_redraws_it_in_jupyterlab(jupyter_l
         where = "".join("".join(o.get("text", "")) for o in saved["cells"][-1]["outputs"])
         assert f"zsm from {REPO / 'zsm' / '__init__.py'}" in where, (
             f"the kernel did not import this checkout's zsm: {where!r}")
-        cell = next(c for c in saved["cells"] if EXPLORER_CELL in "".join(c["source"]))
+        cell = next(c for c in saved["cells"] if EXPLORER_CELLS[name] in "".join(c["source"]))
         assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in cell["outputs"]), (
             f"the explorer's cell ran but showed no widget: {cell['outputs']}")
 

@@ -46,10 +46,10 @@ class MomentExplorer:
         outputs: the network's frames between them, one per moment, (k, sH, sW, 3) or a tensor (k, 3, sH, sW).
         records: the offset records of the pass that made them (its interpolation records at the k moments).
         gain (float): arrow length multiplier (1: arrows in frame pixels). Default: 1.
-        figsize (tuple), dpi (int): size of the picture. Default: (10, 2.6) inches at 100 dpi.
+        figsize (tuple), dpi (int): size of the picture. Default: (10, 2.3) inches at 100 dpi.
     """
 
-    def __init__(self, frames, outputs, records, *, gain: float = 1.0, figsize=(10.0, 2.6), dpi: int = 100):
+    def __init__(self, frames, outputs, records, *, gain: float = 1.0, figsize=(10.0, 2.3), dpi: int = 100):
         widgets = _require("ipywidgets")
         _require("matplotlib")
         self.frames = _as_frames(frames)
@@ -181,7 +181,7 @@ class MomentExplorer:
         what = "mean of the groups" if group is None else f"group {group}"
         fig.suptitle(f"t = {moment_label(t)} between inputs 0 and 1: L{level} offsets, {what}, mean of the taps",
                      fontsize=10)
-        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.82, wspace=0.04)
+        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.80, wspace=0.04)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=self.dpi, metadata={"Software": None})
         return buffer.getvalue()
