@@ -307,6 +307,10 @@ def test_the_moment_explorer_shows_each_moments_frame_and_offsets_and_redraws_on
         viz.MomentExplorer.from_model(timed_model, clip, times)
     with pytest.raises(ValueError, match="one output frame per moment"):
         viz.MomentExplorer(pair, explorer.outputs[:3], records)
+    named = viz.MomentExplorer(pair, explorer.outputs, records, names=("frame 112", "frame 116"))
+    assert named.render({}) != start
+    with pytest.raises(ValueError, match="name the two inputs"):
+        viz.MomentExplorer(pair, explorer.outputs, records, names=("one",))
     assert viz.moment_label(0.3) == "3/10" and viz.moment_label(1 / 3) == "1/3" and viz.moment_label(0.123) == "0.123"
 
 

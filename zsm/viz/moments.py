@@ -46,10 +46,12 @@ class MomentExplorer:
         outputs: the network's frames between them, one per moment, (k, sH, sW, 3) or a tensor (k, 3, sH, sW).
         records: the offset records of the pass that made them (its interpolation records at the k moments).
         gain (float): arrow length multiplier (1: arrows in frame pixels). Default: 1.
-        figsize (tuple), dpi (int): size of the picture. Default: (10, 2.3) inches at 100 dpi.
+        figsize (tuple), dpi (int): size of the picture. Default: (10, 2.1) inches at 100 dpi.
+        names (tuple): what the pictures call the two inputs. Default: ("input 0", "input 1").
     """
 
-    def __init__(self, frames, outputs, records, *, gain: float = 1.0, figsize=(10.0, 2.3), dpi: int = 100):
+    def __init__(self, frames, outputs, records, *, gain: float = 1.0, figsize=(10.0, 2.1), dpi: int = 100,
+                 names=("input 0", "input 1")):
         widgets = _require("ipywidgets")
         _require("matplotlib")
         self.frames = _as_frames(frames)
@@ -70,6 +72,9 @@ class MomentExplorer:
         first = self._table[(self.times[0], 1, 1)]
         _check_frame(self.frames[0], first)
         self.gain, self.figsize, self.dpi = float(gain), tuple(figsize), int(dpi)
+        self.names = tuple(str(n) for n in names)
+        if len(self.names) != 2:
+            raise ValueError(f"names must name the two inputs, got {names!r}")
         self.groups = first.offset.shape[1]
         width = self.frames.shape[2]
         self.defaults = {"time": min(self.times, key=lambda t: abs(t - 0.5)), "level": 1, "group": "mean",
@@ -176,12 +181,12 @@ class MomentExplorer:
             record = self._table[(t, level, direction)]
             draw_offsets(record, self.frames[frame], ax=ax, group=group, stride=s["density"], gain=self.gain,
                          title=False)
-            ax.set_title(f"sampling input {frame}{scaled}: mean {self._mean_length(record, group):.2f} px",
+            ax.set_title(f"sampling {self.names[frame]}{scaled}: mean {self._mean_length(record, group):.2f} px",
                          fontsize=9)
         what = "mean of the groups" if group is None else f"group {group}"
-        fig.suptitle(f"t = {moment_label(t)} between inputs 0 and 1: L{level} offsets, {what}, mean of the taps",
-                     fontsize=10)
-        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.80, wspace=0.04)
+        fig.suptitle(f"t = {moment_label(t)} between {self.names[0]} and {self.names[1]}: L{level} offsets, {what}, "
+                     "mean of the taps", fontsize=10)
+        fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.78, wspace=0.04)
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=self.dpi, metadata={"Software": None})
         return buffer.getvalue()
