@@ -137,6 +137,7 @@ def offsets_over_time(model, frames: np.ndarray, times, min_motion: float = 1.0)
     rows = []
     for t in moments:
         (c1, l1, a1, f1), (c2, l2, a2, _) = (sums[t, d] / count for d in (1, 2))
-        rows.append({"time": t, "cosine_1": c1, "cosine_2": c2, "length_1": l1, "length_2": l2, "flow_px": f1,
-                     "along_1": a1, "along_2": a2})
+        values = {"cosine_1": c1, "cosine_2": c2, "length_1": l1, "length_2": l2, "flow_px": f1, "along_1": a1,
+                  "along_2": a2}
+        rows.append({"time": t, **{k: float(v) for k, v in values.items()}})
     return rows
