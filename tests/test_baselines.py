@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+import zsm
 from zsm.eval.baselines import BicubicAverage, FlowThenBicubic, flow_consistency, warp
 from zsm.eval.metrics import psnr
 from zsm.data.resize import imresize, make_lr
@@ -228,3 +229,27 @@ def test_a_subclass_that_overrides_the_half_way_hook_alone_still_makes_its_2x_fr
     out, up = CopyPrevious()(x), imresize(x, 4)
     torch.testing.assert_close(out[:, 1::2], up[:, :-1])
     torch.testing.assert_close(CopyPrevious()(x, times=(0.5,)), out)
+
+
+def test_a_2x_method_asked_for_any_moment_blends_its_frames_around_it():
+    """Bicubic resizing and blending are linear, so a 2x bicubic + average blended at t equals bicubic + blend at t
+    itself: an independent check of the weights on both sides of the half-way frame."""
+    from zsm.eval.baselines import HalfWayThenBlend
+
+    x = torch.rand(2, 3, 3, 6, 5, dtype=torch.float64)
+    reused = HalfWayThenBlend(BicubicAverage())
+    assert reused.scale == 4
+    times = (0.125, 0.25, 0.5, 0.75, 0.875)
+    torch.testing.assert_close(reused(x, times=times), BicubicAverage()(x, times=times))
+    assert torch.equal(reused(x), BicubicAverage()(x))  # the half-way frames alone: the 2x method's own
+    # a network's half-way frame is kept at t = 1/2 and the inputs at their places, whatever the network makes
+    torch.manual_seed(0)
+    net = zsm.ZoomingSlowMo(zsm.ZSMConfig.tiny()).eval()
+    with torch.no_grad():
+        two_x, any_t = net(x[:, :, :, :4, :4].float()), HalfWayThenBlend(net)(x[:, :, :, :4, :4].float(), times=times)
+    assert any_t.shape == (2, 3 + 2 * 5, 3, 16, 16)
+    torch.testing.assert_close(any_t[:, [0, 6, 12]], two_x[:, 0::2], rtol=0, atol=0)
+    torch.testing.assert_close(any_t[:, [3, 9]], two_x[:, 1::2], rtol=0, atol=0)
+    torch.testing.assert_close(any_t[:, 2], 0.5 * (two_x[:, 0] + two_x[:, 1]))  # t = 1/4
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        reused(x, times=(0.5, 1.5))

@@ -18,6 +18,9 @@ and ``i+1``. Given ``times``, k moments t in (0, 1) (as the time-modulated netwo
 (B, T + (T-1)k, 3, sH, sW) in time order: input ``i``, then the frames at ``i + t_1, ..., i + t_k``, then input
 ``i+1``. Outputs are not clipped (bicubic overshoots a little at edges), as the network's are not.
 They also take uint8 frames (T, H, W, 3) and then return uint8 frames (2T-1 or T + (T-1)k, sH, sW, 3).
+
+* :class:`HalfWayThenBlend` is what a 2x network gives at other moments without retraining (chapter 8): its own
+  frames half-way, and between those and its super-resolved inputs a linear blend.
 They are ``nn.Module`` subclasses without parameters, so ``.eval()`` / ``.to()`` work as for the network.
 """
 from __future__ import annotations
@@ -28,9 +31,9 @@ from torch import Tensor, nn
 
 from ..data.pixels import to_uint8, unit_float64
 from ..data.resize import resize_axes
-from ..net.model import check_times, in_time_order
+from ..net.model import check_times, in_time_order, is_half_way
 
-__all__ = ["BicubicAverage", "FlowThenBicubic", "flow_consistency", "optical_flow", "warp"]
+__all__ = ["BicubicAverage", "FlowThenBicubic", "HalfWayThenBlend", "flow_consistency", "optical_flow", "warp"]
 
 
 def _check_scale(scale: int) -> int:
@@ -230,3 +233,35 @@ class FlowThenBicubic(_TwoStage):
                          for clip, row in zip(frames, tt)])  # (B, T-1, k, H, W, 3)
         mids = torch.from_numpy(mids).permute(0, 1, 2, 5, 3, 4).to(x.device, x.dtype)  # (B, T-1, k, 3, H, W)
         return mids if times is not None else mids[:, :, 0]  # (B, T-1, 3, H, W) for the half-way frames alone
+
+
+class HalfWayThenBlend(nn.Module):
+    """A 2x network asked for any moment: its frame half-way, and a blend of its HR frames elsewhere.
+
+    Book: chapter 8. Zooming Slow-Mo makes only t = 1/2; the frame at another moment t between inputs i and i+1 is
+    then the linear blend of the two network frames around it: of input i's and the half-way frame's for
+    t < 1/2 (weight 2t on the half-way frame), of the half-way frame's and input i+1's for t > 1/2. The comparison
+    that says what training on the moments (a time-modulated network) buys over reusing a 2x model.
+
+    Args:
+        model: a 2x method (B, T, 3, H, W) -> (B, 2T-1, 3, sH, sW): the network or a baseline.
+
+    Shape:
+        x: (B, T, 3, H, W) -> (B, T + (T-1)k, 3, sH, sW) with k ``times`` (k = 1 without), in time order.
+    """
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.scale = getattr(model, "scale", None) or model.config.scale
+
+    def forward(self, x: Tensor, times=None) -> Tensor:
+        out = self.model(x)  # (B, 2T-1, 3, sH, sW)
+        if is_half_way(times):
+            return out
+        w = check_times(times, x.shape[0], x)[:, None, :, None, None, None]  # (B, 1, k, 1, 1, 1)
+        inputs, halves = out[:, 0::2], out[:, 1::2, None]  # (B, T, 3, sH, sW), (B, T-1, 1, 3, sH, sW)
+        before, after = inputs[:, :-1, None], inputs[:, 1:, None]  # (B, T-1, 1, 3, sH, sW) each
+        early = before + 2 * w * (halves - before)  # t <= 1/2: from input i to the half-way frame
+        late = halves + (2 * w - 1) * (after - halves)  # t > 1/2: from the half-way frame to input i+1
+        return in_time_order(inputs, torch.where(w <= 0.5, early, late))  # (B, T + (T-1)k, 3, sH, sW)
