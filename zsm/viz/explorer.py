@@ -17,7 +17,51 @@ from .records import DIRECTIONS, LEVELS, STAGE_NAMES, STAGES, TIME_DIRECTIONS, O
 DENSITIES = (32, 16, 8, 4, 2, 1)  # arrow spacing in LR frame pixels, sparse to dense
 
 
-class OffsetExplorer:
+class Explorer:
+    """What the explorers share: ``defaults`` (every setting's starting value), ``controls`` whose values are the
+    settings, a pure and cached :meth:`render`, and a redraw of ``image`` on every change. A subclass checks its own
+    settings in ``_check`` and draws them in ``_draw`` (a matplotlib figure, see :meth:`_png`)."""
+
+    defaults: Dict[str, object]
+    controls: Dict[str, object]
+    _cache: Dict[tuple, bytes]  # settings -> PNG, filled by render
+
+    def settings(self) -> dict:
+        """The current value of every control, by name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def render(self, settings: dict) -> bytes:
+        """The PNG (bytes) the explorer shows for ``settings`` (missing keys take their initial values)."""
+        unknown = sorted(set(settings) - set(self.defaults))
+        if unknown:
+            raise ValueError(f"unknown settings {unknown}; expected {sorted(self.defaults)}")
+        s = {**self.defaults, **settings}
+        if s["density"] not in DENSITIES:
+            raise ValueError(f"density must be an arrow spacing in {DENSITIES} (frame px), got {s['density']!r}")
+        s = self._check(s)
+        key = tuple(sorted((k, str(v)) for k, v in s.items()))
+        if key not in self._cache:
+            self._cache[key] = self._draw(s)
+        return self._cache[key]
+
+    def _changed(self, change) -> None:
+        self.image.value = self.render(self.settings())
+
+    def _check(self, s: dict) -> dict:
+        raise NotImplementedError
+
+    def _draw(self, s: dict) -> bytes:
+        raise NotImplementedError
+
+    @staticmethod
+    def _png(fig, dpi: int) -> bytes:
+        """The figure as PNG bytes, the same for the same figure (no software tag)."""
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+        return buffer.getvalue()
+
+
+class OffsetExplorer(Explorer):
     """An ipywidgets explorer of offset records over their frames, drawn by matplotlib (Agg) into a PNG.
 
     Controls (``.controls``, name -> widget): ``"stage"`` (only when the records hold several stages),
@@ -61,7 +105,7 @@ class OffsetExplorer:
         self.defaults = {"stage": self._stages[0], "pair": self._pair_options(self._stages[0])[0][1], "level": 1,
                          "direction": 1, "group": 0, "tap": "mean",
                          "density": min(DENSITIES, key=lambda d: abs(d - width / 40))}
-        self._cache: Dict[tuple, bytes] = {}
+        self._cache: Dict[tuple, bytes] = {}  # settings -> PNG (render)
 
         style = {"description_width": "initial"}
         c = {}
@@ -133,10 +177,6 @@ class OffsetExplorer:
             return [("1: sample frame i", 1), ("2: sample frame i+1", 2)]
         return [("1: sample the input", 1), ("2: sample the state", 2)]
 
-    def settings(self) -> dict:
-        """The current value of every control, by name."""
-        return {name: control.value for name, control in self.controls.items()}
-
     def _changed(self, change) -> None:
         if self._syncing:
             return
@@ -154,14 +194,10 @@ class OffsetExplorer:
                 self.controls["direction"].value = direction
             finally:
                 self._syncing = False
-        self.image.value = self.render(self.settings())
+        super()._changed(change)
 
     # -- drawing ------------------------------------------------------------------------------------------
-    def _resolve(self, settings: dict) -> dict:
-        unknown = sorted(set(settings) - set(self.defaults))
-        if unknown:
-            raise ValueError(f"unknown settings {unknown}; expected {sorted(self.defaults)}")
-        s = {**self.defaults, **settings}
+    def _check(self, s: dict) -> dict:
         if s["stage"] not in self._stages:
             raise ValueError(f"stage {s['stage']!r} is not in these records; they hold {self._stages}")
         pair = tuple(s["pair"]) if isinstance(s["pair"], (list, tuple)) else s["pair"]
@@ -174,18 +210,8 @@ class OffsetExplorer:
             raise ValueError(f"tap must be 'mean' or 0..{self.taps - 1}, got {s['tap']!r}")
         if s["group"] not in range(self.groups):
             raise ValueError(f"group {s['group']!r} out of range: G={self.groups} groups (0..{self.groups - 1})")
-        if s["density"] not in DENSITIES:
-            raise ValueError(f"density must be an arrow spacing in {DENSITIES} (frame px), got {s['density']!r}")
         s["pair"] = pair
         return s
-
-    def render(self, settings: dict) -> bytes:
-        """The PNG (bytes) the explorer shows for ``settings`` (missing keys take their initial values)."""
-        s = self._resolve(settings)
-        cache_key = tuple(sorted((k, str(v)) for k, v in s.items()))
-        if cache_key not in self._cache:
-            self._cache[cache_key] = self._draw(s)
-        return self._cache[cache_key]
 
     def _draw(self, s: dict) -> bytes:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -211,6 +237,4 @@ class OffsetExplorer:
         fig.suptitle(f"{STAGE_NAMES[s['stage']]}, {pair_label}: L{s['level']}, direction {direction}, "
                      f"group {s['group']}, {what}", fontsize=10)
         fig.subplots_adjust(left=0.01, right=0.93, bottom=0.02, top=0.86, wspace=0.06)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=self.dpi, metadata={"Software": None})
-        return buffer.getvalue()
+        return self._png(fig, self.dpi)

@@ -6,7 +6,6 @@ several moments beside it).
 """
 from __future__ import annotations
 
-import io
 from fractions import Fraction
 from typing import Dict, List
 
@@ -15,7 +14,7 @@ from torch import Tensor
 
 from ..net.model import moments_of
 from .draw import _as_frames, _check_frame, _checked, draw_offsets, level_factor
-from .explorer import DENSITIES
+from .explorer import DENSITIES, Explorer
 from .hooks import record_offsets
 from .records import OffsetRecord, OffsetRecords, _require
 
@@ -28,7 +27,7 @@ def moment_label(t: float) -> str:
     return f"{fraction.numerator}/{fraction.denominator}" if abs(float(fraction) - t) < 1e-9 else f"{t:.3g}"
 
 
-class MomentExplorer:
+class MomentExplorer(Explorer):
     """An ipywidgets explorer of the frames between two inputs at k moments, drawn by matplotlib (Agg) into a PNG.
 
     Each picture shows, for the moment t the slider is on: the network's output frame at i + t, the offsets with
@@ -119,18 +118,7 @@ class MomentExplorer:
             out = model(clip[None].to(weight.device, weight.dtype), times=times)  # (1, 2 + k, 3, sH, sW)
         return cls(clip, out[0, 1: 1 + k].clamp(0, 1), records, **kwargs)
 
-    def settings(self) -> dict:
-        """The current value of every control, by name."""
-        return {name: control.value for name, control in self.controls.items()}
-
-    def _changed(self, change) -> None:
-        self.image.value = self.render(self.settings())
-
-    def _resolve(self, settings: dict) -> dict:
-        unknown = sorted(set(settings) - set(self.defaults))
-        if unknown:
-            raise ValueError(f"unknown settings {unknown}; expected {sorted(self.defaults)}")
-        s = {**self.defaults, **settings}
+    def _check(self, s: dict) -> dict:
         near = [t for t in self.times if abs(t - s["time"]) < 5e-7] if isinstance(s["time"], (int, float)) else []
         if not near:
             raise ValueError(f"no moment {s['time']!r} in these records; they hold {self.times}")
@@ -139,17 +127,7 @@ class MomentExplorer:
             raise ValueError(f"no level {s['level']!r} in these records; levels 1-3")
         if s["group"] != "mean" and s["group"] not in range(self.groups):
             raise ValueError(f"group must be 'mean' or 0..{self.groups - 1}, got {s['group']!r}")
-        if s["density"] not in DENSITIES:
-            raise ValueError(f"density must be an arrow spacing in {DENSITIES} (frame px), got {s['density']!r}")
         return s
-
-    def render(self, settings: dict) -> bytes:
-        """The PNG (bytes) the explorer shows for ``settings`` (missing keys take their initial values)."""
-        s = self._resolve(settings)
-        key = tuple(sorted((k, str(v)) for k, v in s.items()))
-        if key not in self._cache:
-            self._cache[key] = self._draw(s)
-        return self._cache[key]
 
     def lengths(self, level: int = 1, group=None) -> List[dict]:
         """Per moment, the mean length of the arrows the explorer draws at ``level`` (frame pixels; the offsets of
@@ -187,6 +165,4 @@ class MomentExplorer:
         fig.suptitle(f"t = {moment_label(t)} between {self.names[0]} and {self.names[1]}: L{level} offsets, {what}, "
                      "mean of the taps", fontsize=10)
         fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.78, wspace=0.04)
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=self.dpi, metadata={"Software": None})
-        return buffer.getvalue()
+        return self._png(fig, self.dpi)
