@@ -45,11 +45,11 @@ class MomentExplorer(Explorer):
         outputs: the network's frames between them, one per moment, (k, sH, sW, 3) or a tensor (k, 3, sH, sW).
         records: the offset records of the pass that made them (its interpolation records at the k moments).
         gain (float): arrow length multiplier (1: arrows in frame pixels). Default: 1.
-        figsize (tuple), dpi (int): size of the picture. Default: (10, 2.1) inches at 100 dpi.
+        figsize (tuple), dpi (int): size of the picture. Default: (9.5, 2) inches at 100 dpi.
         names (tuple): what the pictures call the two inputs. Default: ("input 0", "input 1").
     """
 
-    def __init__(self, frames, outputs, records, *, gain: float = 1.0, figsize=(10.0, 2.1), dpi: int = 100,
+    def __init__(self, frames, outputs, records, *, gain: float = 1.0, figsize=(9.5, 2.0), dpi: int = 100,
                  names=("input 0", "input 1")):
         widgets = _require("ipywidgets")
         _require("matplotlib")
@@ -151,7 +151,7 @@ class MomentExplorer(Explorer):
         FigureCanvasAgg(fig)
         made, first, second = fig.subplots(1, 3)
         made.imshow(self.outputs[self.times.index(t)], interpolation="nearest")
-        made.set_title(f"the network's frame at t = {moment_label(t)}", fontsize=9)
+        made.set_title(f"its frame at t = {moment_label(t)}", fontsize=9)
         made.set_xticks([])
         made.set_yticks([])
         scaled = "" if self.gain == 1 else f" x{self.gain:g}"
@@ -159,10 +159,10 @@ class MomentExplorer(Explorer):
             record = self._table[(t, level, direction)]
             draw_offsets(record, self.frames[frame], ax=ax, group=group, stride=s["density"], gain=self.gain,
                          title=False)
-            ax.set_title(f"sampling {self.names[frame]}{scaled}: mean {self._mean_length(record, group):.2f} px",
+            ax.set_title(f"{self.names[frame]}{scaled}: mean {self._mean_length(record, group):.2f} px",
                          fontsize=9)
         what = "mean of the groups" if group is None else f"group {group}"
-        fig.suptitle(f"t = {moment_label(t)} between {self.names[0]} and {self.names[1]}: L{level} offsets, {what}, "
-                     "mean of the taps", fontsize=10)
+        fig.suptitle(f"t = {moment_label(t)} between {self.names[0]} and {self.names[1]}: L{level} offsets sampling "
+                     f"each ({what}, mean of the taps)", fontsize=10)
         fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=0.78, wspace=0.04)
         return self._png(fig, self.dpi)
