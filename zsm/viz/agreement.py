@@ -64,18 +64,16 @@ def offset_flow_agreement(model, frames: np.ndarray, min_motion: float = 1.0, fl
         # pair: (2, 2, h, w): f(i+1 -> i), f(i -> i+1), (dy, dx)
         for direction in (1, 2):
             record = records.one(stage="interpolation", pair=(0, 1), level=1, direction=direction)
-            ours = record.offset[0].float().mean(dim=(0, 1)).cpu().numpy()  # (2, h, w)
             flow = pair[direction - 1]
             known = np.isfinite(flow).all(axis=0)
             flow = np.nan_to_num(flow)
-            speed = np.hypot(*flow)
-            where = (speed > min_motion) & known
-            cosine = (ours * flow).sum(0) / (np.hypot(*ours) * speed + 1e-9)
-            sums[direction][0] += float(cosine[where].sum())
+            where = (np.hypot(*flow) > min_motion) & known
+            cosine, length, along, speed = _sums_over(record, flow, where, share=0.5)
+            sums[direction][0] += cosine
             sums[direction][1] += int(where.sum())
-            lengths[0] += float(np.hypot(*ours)[where].sum())
-            lengths[1] += float(speed[where].sum())
-            lengths[2] += float(((ours * flow).sum(0) / (0.5 * speed ** 2 + 1e-9))[where].sum())
+            lengths[0] += length
+            lengths[1] += speed
+            lengths[2] += along
             if direction == 1:
                 moving, total = moving + int(where.sum()), total + where.size
     if moving == 0:
@@ -84,6 +82,17 @@ def offset_flow_agreement(model, frames: np.ndarray, min_motion: float = 1.0, fl
     return {"cosine": (c1 + c2) / 2, "cosine_1": c1, "cosine_2": c2, "moving": moving / total,
             "pairs": len(frames) - 1, "offset_px": lengths[0] / max(sums[1][1] + sums[2][1], 1),
             "flow_px": lengths[1] / max(sums[1][1] + sums[2][1], 1), "along": lengths[2] / max(sums[1][1] + sums[2][1], 1)}
+
+
+def _sums_over(record, flow: np.ndarray, where: np.ndarray, share: float) -> np.ndarray:
+    """Sums over the pixels ``where`` of: the cosine of the record's L1 offsets (averaged over taps and groups) with
+    ``flow`` (2, h, w), their length, their component along the flow divided by ``share`` times the flow's length,
+    and the flow's length; as a float64 array of 4."""
+    ours = record.offset[0].float().mean(dim=(0, 1)).cpu().numpy()  # (2, h, w)
+    length, speed = np.hypot(*ours), np.hypot(*flow)
+    dot = (ours * flow).sum(0)
+    return np.array([float((dot / (length * speed + 1e-9))[where].sum()), float(length[where].sum()),
+                     float((dot / (share * speed ** 2 + 1e-9))[where].sum()), float(speed[where].sum())])
 
 
 def offsets_over_time(model, frames: np.ndarray, times, min_motion: float = 1.0) -> List[Dict[str, float]]:
@@ -124,14 +133,7 @@ def offsets_over_time(model, frames: np.ndarray, times, min_motion: float = 1.0)
         for t in moments:
             for direction in (1, 2):
                 record = records.one(pair=(0, 1), level=1, direction=direction, time=t)
-                ours = record.offset[0].float().mean(dim=(0, 1)).cpu().numpy()  # (2, h, w)
-                flow = pair[direction - 1]
-                length, flow_length = np.hypot(*ours), np.hypot(*flow)
-                dot = (ours * flow).sum(0)
-                sums[t, direction] += [float((dot / (length * flow_length + 1e-9))[where].sum()),
-                                       float(length[where].sum()),
-                                       float((dot / (flow_length ** 2 + 1e-9))[where].sum()),
-                                       float(flow_length[where].sum())]
+                sums[t, direction] += _sums_over(record, pair[direction - 1], where, share=1.0)
     if count == 0:
         raise ValueError(f"no pixel of these {len(frames)} frames moves by more than {min_motion} LR pixels")
     rows = []
