@@ -128,7 +128,8 @@ def test_the_train_command_trains_an_any_time_network_and_validates_it_at_every_
     from zsm.cli import main
 
     run = tmp_path / "run"
-    argv = small_train_argv(tmp_path, 13, 9, iterations=1) + ["--time-factor", "4", "--moments", "2", "--val-frames", "9"]
+    argv = small_train_argv(tmp_path, 13, 9, iterations=1) + ["--time-factor", "4", "--moments", "2",
+                                                               "--val-frames", "9"]
     assert main(argv) == 2
     one_line_error(capsys, "time_modulation=true")
     assert main(argv + ["--model", "time_modulation=true"]) == 0

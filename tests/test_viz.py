@@ -281,7 +281,8 @@ def test_the_moment_explorer_shows_each_moments_frame_and_offsets_and_redraws_on
     pair = clip[:2]
     explorer = viz.MomentExplorer.from_model(timed_model, pair, times)
     assert explorer.times == list(times) and explorer.settings()["time"] == 0.5
-    assert [label for label, _ in explorer.controls["time"].options] == ["1/8", "1/4", "3/8", "1/2", "5/8", "3/4", "7/8"]
+    labels = [label for label, _ in explorer.controls["time"].options]
+    assert labels == ["1/8", "1/4", "3/8", "1/2", "5/8", "3/4", "7/8"]
     with torch.no_grad():
         made = timed_model(pair[None], times=times)[0, 1:8].clamp(0, 1)  # the 7 frames between the two inputs
     np.testing.assert_allclose(explorer.outputs, made.permute(0, 2, 3, 1).double().numpy(), atol=1e-6)

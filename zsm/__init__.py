@@ -26,10 +26,9 @@ import sys as _sys
 from .net import PRESETS, ZoomingSlowMo, ZSMConfig, ops
 from .viz.hooks import record_offsets
 from .viz.records import OffsetRecord
-from .weights import (OFFICIAL_CHECKPOINT_BLOB, OFFICIAL_CHECKPOINT_URL, SHIPPED_ANYTIME, SHIPPED_MODEL, convert_official_state_dict,
-                      download_official_checkpoint, load_checkpoint, load_default_model, load_model,
-                      load_official_checkpoint,
-                      save_checkpoint)
+from .weights import (OFFICIAL_CHECKPOINT_BLOB, OFFICIAL_CHECKPOINT_URL, SHIPPED_ANYTIME, SHIPPED_MODEL,
+                      convert_official_state_dict, download_official_checkpoint, load_checkpoint, load_default_model,
+                      load_model, load_official_checkpoint, save_checkpoint)
 
 _sys.modules[__name__ + ".ops"] = ops  # `import zsm.ops` and `from zsm.ops import ...` keep working
 

@@ -11,5 +11,5 @@ from .baselines import BicubicAverage, FlowThenBicubic, HalfWayThenBlend
 from .evaluate import evaluate, evaluate_clip, format_table, markdown_table, summarise
 from .metrics import psnr_y, ssim_y
 
-__all__ = ["BicubicAverage", "FlowThenBicubic", "HalfWayThenBlend", "evaluate", "evaluate_clip", "format_table", "markdown_table",
-           "summarise", "psnr_y", "ssim_y"]
+__all__ = ["BicubicAverage", "FlowThenBicubic", "HalfWayThenBlend", "evaluate", "evaluate_clip", "format_table",
+           "markdown_table", "summarise", "psnr_y", "ssim_y"]

@@ -18,10 +18,10 @@ and ``i+1``. Given ``times``, k moments t in (0, 1) (as the time-modulated netwo
 (B, T + (T-1)k, 3, sH, sW) in time order: input ``i``, then the frames at ``i + t_1, ..., i + t_k``, then input
 ``i+1``. Outputs are not clipped (bicubic overshoots a little at edges), as the network's are not.
 They also take uint8 frames (T, H, W, 3) and then return uint8 frames (2T-1 or T + (T-1)k, sH, sW, 3).
-
-* :class:`HalfWayThenBlend` is what a 2x network gives at other moments without retraining (chapter 8): its own
-  frames half-way, and between those and its super-resolved inputs a linear blend.
 They are ``nn.Module`` subclasses without parameters, so ``.eval()`` / ``.to()`` work as for the network.
+
+:class:`HalfWayThenBlend` is what a 2x method (the network or a baseline) gives at other moments without retraining
+(chapter 8): its own frames half-way, and between those and its super-resolved inputs a linear blend.
 """
 from __future__ import annotations
 

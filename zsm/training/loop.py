@@ -274,8 +274,8 @@ def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None
         start_over (bool): with ``resume=False``, delete the run files already in ``cfg.run_dir`` (checkpoints,
             curves, model, ``run.json``; nothing else) and start a new run there.
         allow_changes (bool): resume even though the run's definition (:data:`zsm.training.runs.DEFINING`, the
-            model config, the samples' ``describe()``) differs from the one it recorded in ``run.json`` A changed ``restart_every`` or
-            ``eta_min`` takes effect from the step reached (:func:`follow_schedule`).
+            model config, the samples' ``describe()``) differs from the one it recorded in ``run.json``. A changed
+            ``restart_every`` or ``eta_min`` takes effect from the step reached (:func:`follow_schedule`).
 
     Returns:
         (model, curves): the trained ZoomingSlowMo (unwrapped, in train mode, on ``device``) and the curves
