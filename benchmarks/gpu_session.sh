@@ -47,7 +47,7 @@ part() {  # part NAME SECONDS COMMAND...: run with a time limit (SIGINT first, s
 { nvidia-smi; $PY -c "import torch, zsm.ops as o; print(torch.__version__, torch.version.cuda, torch.cuda.get_device_name(), o.torchvision_status())"; } > "$WORK/env.log" 2>&1
 cat "$WORK/env.log"
 
-want tests && part tests 90 $PY -m pytest -q -p no:cacheprovider tests/test_cuda.py
+want tests && part tests 150 $PY -m pytest -q -p no:cacheprovider tests/test_cuda.py
 want inference-paper && part inference-paper 130 $PY benchmarks/inference.py --presets paper --backends auto pure \
   --configs fp32 bf16 fp16 bf16+cl bf16+graph --machine "$MACHINE-b1" --out-dir "$WORK/results" --worker-timeout 40
 want inference-batch && part inference-batch 150 $PY benchmarks/inference.py --presets paper tiny --backends auto \

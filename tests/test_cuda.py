@@ -5,6 +5,7 @@ Every test here skips without CUDA (the reason is printed); ZSM_REQUIRE_CUDA=1 t
 for runs on a GPU machine that must not pass by skipping. TF32 is switched off where a result is compared with
 float32 on the CPU (it would round the convolutions' inputs to 10 bits of mantissa).
 """
+import json
 import os
 
 import numpy as np
@@ -204,3 +205,62 @@ def test_upscale_on_cuda_in_half_bf16_and_graphs_matches_float32_to_two_grey_lev
     for name in ("half", "graph", "bf16-graph", "tiles-graph"):
         assert outputs[name].shape == outputs["fp32"].shape == (11, 96, 128, 3)
         assert np.abs(outputs[name] - outputs["fp32"]).max() <= 2, name
+
+
+# Any moment between two frames (chapter 8): the moments travel to the GPU with the clip
+
+
+def test_the_any_time_model_on_cuda_computes_its_cpu_function_for_every_form_of_times(no_tf32):
+    model = zsm.load_model("anytime").double()
+    x = torch.rand(2, 3, 3, 20, 24, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    moments = (0.25, 0.5, 0.75)
+    with torch.no_grad():
+        expected = model(x, times=moments)  # (2, 3 + 2*3, 3, 80, 96)
+        model.to(CUDA)
+        for backend in ["pure"] + (["torchvision"] if ops.torchvision_status()[0] else []):
+            for times in (moments, torch.tensor(moments), torch.tensor([moments, moments], device=CUDA)):
+                with ops.use_backend(backend):
+                    got = model(x.to(CUDA), times=times)
+                assert got.shape == (2, 9, 3, 80, 96) and got.device == x.to(CUDA).device
+                torch.testing.assert_close(got.cpu(), expected, rtol=0, atol=1e-8)
+
+
+def test_the_any_time_model_and_the_blended_2x_model_under_bf16_autocast_stay_close_to_float32():
+    from zsm.eval import HalfWayThenBlend
+
+    x = torch.rand(1, 3, 3, 24, 32, generator=torch.Generator().manual_seed(0)).to(CUDA)
+    moments = (0.25, 0.5, 0.75)
+    for model in (zsm.load_model("anytime"), HalfWayThenBlend(zsm.load_model("shipped"))):
+        model = model.eval().to(CUDA)
+        with torch.no_grad():
+            reference = model(x, times=moments)
+            with torch.autocast(CUDA.type, dtype=torch.bfloat16):
+                y = model(x, times=moments)
+        assert y.shape == reference.shape == (1, 9, 3, 96, 128)
+        mse = (y.float().clamp(0, 1) - reference.clamp(0, 1)).square().mean().item()
+        assert mse < 10 ** -3.5, type(model).__name__  # PSNR above 35 dB, as for the half-way pass
+
+
+def test_upscale_and_train_with_a_time_factor_on_cuda(tmp_path):
+    from test_cli import moving_clip, small_train_argv
+    from zsm.cli import main
+    from zsm.data.video import read_frames, write_frames
+
+    write_frames(tmp_path / "clip", moving_clip(n=5, h=24, w=32))
+    outputs = {}
+    for name, device in (("cpu", "cpu"), ("gpu", CUDA.type)):
+        out = tmp_path / name
+        assert main(["upscale", str(tmp_path / "clip"), str(out), "--time-factor", "4", "--device", device]) == 0
+        outputs[name] = read_frames(out).astype(np.int16)
+    assert outputs["gpu"].shape == outputs["cpu"].shape == (17, 96, 128, 3)
+    assert np.abs(outputs["gpu"] - outputs["cpu"]).max() <= 2  # TF32 convolutions on the GPU
+
+    run = tmp_path / "run"
+    argv = small_train_argv(tmp_path, 13, 9, iterations=2) + [
+        "--time-factor", "4", "--moments", "2", "--val-frames", "9", "--model", "time_modulation=true",
+        "--device", CUDA.type, "--amp", "bf16", "--checkpoint-every", "1", "--log-every", "1"]
+    assert main(argv) == 0
+    assert zsm.load_checkpoint(run / "model.pt").config.time_modulation
+    assert main(argv[: argv.index("--iterations") + 1] + ["3"] + argv[argv.index("--iterations") + 2:]
+                + ["--resume"]) == 0
+    assert json.loads((run / "curves.json").read_text())["step"] == [1, 2, 3]  # resumed on the GPU
