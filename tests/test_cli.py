@@ -271,19 +271,19 @@ def test_upscale_time_factor_3_makes_two_frames_between_each_pair_at_three_times
 
 def test_upscale_time_factor_without_an_any_time_model_is_one_line_naming_the_options(tmp_path, tiny_weights, capsys,
                                                                                       monkeypatch, any_time_weights):
-    import zsm.cli
+    import zsm.cli.options
 
     write_frames(tmp_path / "in", moving_clip(n=3))
     out = str(tmp_path / "o.mp4")
     assert main(["upscale", str(tmp_path / "in"), out, "--weights", tiny_weights, "--time-factor", "3"]) == 2
     one_line_error(capsys, "make only the frame half-way between two inputs (--time-factor 2); --time-factor 3 "
                            "needs --weights")
-    monkeypatch.setattr(zsm.cli, "SHIPPED_ANYTIME", tmp_path / "removed.pt")  # an installation without the file
+    monkeypatch.setattr(zsm.cli.options, "SHIPPED_ANYTIME", tmp_path / "removed.pt")  # an installation without the file
     assert main(["upscale", str(tmp_path / "in"), out, "--time-factor", "3"]) == 2
     one_line_error(capsys, "--time-factor 3 needs a network trained with time modulation (book chapter 8), and this "
                            f"installation has none at {tmp_path / 'removed.pt'}: pass one with --weights")
     assert not (tmp_path / "o.mp4").exists()
-    monkeypatch.setattr(zsm.cli, "SHIPPED_ANYTIME", Path(any_time_weights))
+    monkeypatch.setattr(zsm.cli.options, "SHIPPED_ANYTIME", Path(any_time_weights))
     assert main(["upscale", str(tmp_path / "in"), str(tmp_path / "frames"), "--time-factor", "4"]) == 0
     assert read_frames(tmp_path / "frames").shape == (3 + 2 * 3, 64, 48, 3)
 

@@ -389,7 +389,7 @@ class Interrupting(torch.nn.Module):
 def test_an_interrupted_upscale_leaves_nothing(how, status, out, tmp_path, monkeypatch, capfd):
     from zsm import cli
 
-    monkeypatch.setattr(cli, "trained_model", lambda weights, preset: Interrupting(how))
+    monkeypatch.setattr(cli.options, "trained_model", lambda weights, preset: Interrupting(how))
     make_frames(tmp_path / "in", clip(10))
     before = snapshot(tmp_path)
     assert main(["upscale", str(tmp_path / "in"), str(tmp_path / out), "--window", "4"]) == status
@@ -604,9 +604,7 @@ def test_an_unexpected_exception_is_one_line_that_calls_it_a_bug(tmp_path, monke
     def broken(args):
         raise TypeError("something the code did not foresee")
 
-    monkeypatch.setattr(cli, "cmd_info", broken)
-    parser = cli.make_parser
-    monkeypatch.setattr(cli, "make_parser", lambda: _with_info(parser(), broken))
+    monkeypatch.setattr(cli.info, "run", broken)  # what `info` runs, looked up when the parser is made
     line = one_line(main(["info"]), capfd, "bug in zsm")
     assert "--debug" in line and "something the code did not foresee" in line
     with pytest.raises(TypeError):
@@ -614,13 +612,6 @@ def test_an_unexpected_exception_is_one_line_that_calls_it_a_bug(tmp_path, monke
     monkeypatch.setenv("ZSM_DEBUG", "1")
     with pytest.raises(TypeError):
         main(["info"])
-
-
-def _with_info(parser, run):
-    parser.set_defaults()
-    for action in parser._subparsers._group_actions:
-        action.choices["info"].set_defaults(run=run)
-    return parser
 
 
 def test_sigterm_during_training_keeps_the_last_finished_step_and_resume_continues(tmp_path, monkeypatch, capfd):

@@ -76,5 +76,5 @@ def test_the_import_reader_sees_relative_and_absolute_imports(tmp_path):
     """A self-check of imports_of on the real code: the model imports its stages, the CLI the library."""
     model = {t for _, t in imports_of(PACKAGE / "net" / "model.py")}
     assert {"zsm.net.blocks", "zsm.net.convlstm", "zsm.net.config"} <= model
-    cli = {room_of(t) for _, t in imports_of(PACKAGE / "cli.py")}
+    cli = {room_of(t) for path in (PACKAGE / "cli").glob("*.py") for _, t in imports_of(path)}
     assert {"net", "weights", "devices"} <= cli
