@@ -7,10 +7,11 @@ import pytest
 import torch
 
 import zsm
+from zsm.data.datasets import check_window
 from zsm.data.resize import make_lr
 from zsm.training.loop import TrainConfig, train
 from zsm.training.motion import Mixture, SyntheticMotion
-from zsm.training.samples import FootageWindows, WindowSamples, check_window
+from zsm.training.samples import FootageWindows, WindowSamples
 
 
 def numbered_clip(n=13, side=32):

@@ -29,7 +29,7 @@ import numpy as np
 from .resize import make_lr
 from .video import read_frames, read_image
 
-__all__ = ["vimeo_septuplets", "load_vimeo_septuplet", "vid4_clips", "load_vid4", "make_pair"]
+__all__ = ["vimeo_septuplets", "load_vimeo_septuplet", "vid4_clips", "load_vid4", "make_pair", "check_window"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -118,6 +118,18 @@ def load_vid4(root: PathLike, clip: str, lr_dir: Optional[str] = "BIx4", gt_dir:
         raise ValueError(f"Vid4 {clip}: HR frames are {gt.shape[2]}x{gt.shape[1]}, not {scale} x the LR "
                          f"{lr.shape[2]}x{lr.shape[1]}")
     return lr, gt
+
+
+def check_window(frames: int, factor: int) -> None:
+    """Raise ValueError unless a window of ``frames`` HR frames has inputs every ``factor``-th frame, at least two.
+
+    The window then has (T-1) * factor + 1 frames: 7 frames with factor 2 (the paper's), 9 or 13 with factor 4.
+    """
+    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 2:
+        raise ValueError(f"the time factor must be a whole number >= 2 (inputs every n-th frame), got {factor!r}")
+    if frames < factor + 1 or (frames - 1) % factor:
+        raise ValueError(f"a window with inputs every {factor}th frame needs (T-1)*{factor} + 1 HR frames "
+                         f"({factor + 1}, {2 * factor + 1}, {3 * factor + 1}, ...), got {frames}")
 
 
 def make_pair(hr_frames: np.ndarray, scale: int = 4, lr_frames: str = "even",

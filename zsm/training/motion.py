@@ -27,6 +27,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from ..data.datasets import check_window
 from ..data.resize import make_lr
 
 __all__ = ["input_flows", "flow_pair", "flip_flows", "SyntheticMotion", "Mixture", "stills_from", "pan"]
@@ -132,8 +133,6 @@ class SyntheticMotion:
     def __init__(self, stills: Sequence[np.ndarray], lr_size: int = 32, frames: int = 7, scale: int = 4,
                  max_speed: float = 4.0, max_zoom: float = 0.02, foreground: float = 0.5, seed: int = 0,
                  windows: int = 2**31, factor: int = 2):
-        from .samples import check_window
-
         check_window(frames, factor)
         if max_speed < 0 or max_zoom < 0 or not 0 <= foreground <= 1:
             raise ValueError("max_speed and max_zoom must be >= 0 and foreground in [0, 1], got "

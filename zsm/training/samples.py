@@ -23,23 +23,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from ..data.datasets import load_vimeo_septuplet, make_pair, vimeo_septuplets
+from ..data.datasets import check_window, load_vimeo_septuplet, make_pair, vimeo_septuplets
 from ..data.footage import load_clip
 from ..data.pixels import frames_to_tensor
+from .motion import flip_flows, flow_pair, input_flows
 
-__all__ = ["FootageWindows", "VimeoWindows", "WindowSamples", "augment", "check_window"]
-
-
-def check_window(frames: int, factor: int) -> None:
-    """Raise ValueError unless a window of ``frames`` HR frames has inputs every ``factor``-th frame, at least two.
-
-    The window then has (T-1) * factor + 1 frames: 7 frames with factor 2 (the paper's), 9 or 13 with factor 4.
-    """
-    if isinstance(factor, bool) or not isinstance(factor, (int, np.integer)) or factor < 2:
-        raise ValueError(f"the time factor must be a whole number >= 2 (inputs every n-th frame), got {factor!r}")
-    if frames < factor + 1 or (frames - 1) % factor:
-        raise ValueError(f"a window with inputs every {factor}th frame needs (T-1)*{factor} + 1 HR frames "
-                         f"({factor + 1}, {2 * factor + 1}, {3 * factor + 1}, ...), got {frames}")
+__all__ = ["FootageWindows", "VimeoWindows", "WindowSamples", "augment"]
 
 
 class FootageWindows:
@@ -97,8 +86,6 @@ class FootageWindows:
     def _clip_flows(self, lr: np.ndarray) -> dict:
         """The DIS flow of every pair of LR frames nk apart (n the factor), for each stride k:
         {k: (N - nk, 2, 2, h, w) float16}."""
-        from .motion import flow_pair
-
         apart = {k: self.factor * k for k in self.strides}
         return {k: np.stack([flow_pair(lr[f], lr[f + d]) for f in range(len(lr) - d)]).astype(np.float16)
                 for k, d in apart.items()}
@@ -160,8 +147,6 @@ class VimeoWindows:
         lr, hr = make_pair(hr, self.scale)
         if not flows:
             return lr, hr
-        from .motion import input_flows
-
         return lr, hr, input_flows(lr)
 
 
@@ -174,8 +159,6 @@ def augment(lr: np.ndarray, hr: np.ndarray, rng: np.random.Generator, flow: Opti
         lr: (T, h, w, 3), hr: (2T-1, H, W, 3), flow: (T-1, 2, 2, h, w) -> the same shapes (h and w swap when
         rotated); (lr, hr) or, with a flow, (lr, hr, flow).
     """
-    from .motion import flip_flows
-
     moves = [rng.random() < 0.5 for _ in range(4)]  # horizontal, vertical, transpose, reverse
     if moves[0]:
         lr, hr = lr[:, :, ::-1], hr[:, :, ::-1]
