@@ -119,7 +119,7 @@ def test_the_pcd_and_convlstm_diagrams_take_their_sizes_from_the_trace():
 def test_the_shipped_paper_trace_is_what_a_fresh_trace_gives():
     """The chapters draw viz.paper_trace() (read from zsm/viz/paper_trace.json) to save a trace per chapter; it must
     be exactly trace_config() of the paper's network, so that it cannot drift from the code
-    (rewrite it with `python -m zsm.viz.diagram`)."""
+    (rewrite it with `python -m zsm.viz.trace`)."""
     fresh = viz.trace_config()
     assert viz.paper_trace() == fresh
-    assert viz.diagram.trace_from_dict(viz.diagram.trace_to_dict(fresh)) == fresh
+    assert viz.trace.trace_from_dict(viz.trace.trace_to_dict(fresh)) == fresh
