@@ -61,7 +61,7 @@ class RandomWindows(torch.utils.data.Dataset):
 
 def worker(spec: dict) -> dict:
     from zsm import ops
-    from zsm.training.loop import TrainConfig, train
+    from zsm.training import TrainConfig, train
 
     if spec.get("threads"):
         torch.set_num_threads(spec["threads"])

@@ -9,7 +9,7 @@ import torch
 import zsm
 from zsm.data.datasets import check_window
 from zsm.data.resize import make_lr
-from zsm.training.loop import TrainConfig, train
+from zsm.training import TrainConfig, train
 from zsm.training.motion import Mixture, SyntheticMotion
 from zsm.training.samples import FootageWindows, WindowSamples
 

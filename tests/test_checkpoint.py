@@ -140,7 +140,7 @@ def test_our_checkpoints_round_trip_with_config_and_meta(tmp_path):
 
 
 def test_a_training_checkpoint_serves_as_weights_and_is_checked_like_a_model_file(tmp_path):
-    from zsm.training.loop import TrainConfig
+    from zsm.training import TrainConfig
     from zsm.training.runs import rng_state
     from zsm.weights.checkpoint import save_training_checkpoint
 

@@ -150,7 +150,7 @@ def test_autocast_output_is_close_to_float32(dtype):
 
 @pytest.mark.parametrize("amp", ["bf16", "fp16"])
 def test_mixed_precision_training_runs_checkpoints_and_resumes(tmp_path, amp):
-    from zsm.training.loop import TrainConfig, latest_checkpoint, train
+    from zsm.training import TrainConfig, latest_checkpoint, train
 
     cfg = TrainConfig(run_dir=str(tmp_path / "run"), preset="tiny", batch_size=2, lr_size=8, iterations=4,
                       learning_rate=1e-3, amp=amp, workers=0, log_every=1, val_every=0, checkpoint_every=2)

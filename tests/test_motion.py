@@ -12,7 +12,8 @@ import zsm
 from zsm.data.footage import frame_range, load_clip
 from zsm.data.video import write_frames
 from zsm.training.guidance import OffsetGuide, guidance_weight
-from zsm.training.loop import TrainConfig, parameter_groups, train, warmup_factor
+from zsm.training import TrainConfig, train
+from zsm.training.optim import parameter_groups, warmup_factor
 from zsm.training.motion import Mixture, SyntheticMotion, flip_flows, input_flows, pan
 from zsm.training.recipe import training_samples
 from zsm.training.samples import FootageWindows, WindowSamples, augment

@@ -16,8 +16,10 @@ import torch.nn.functional as F
 import zsm
 from zsm.weights import state_dict_digest
 from zsm.training import loop as train_module
-from zsm.training.loop import (StepSampler, TrainConfig, TrainingDiverged, amp_dtype, charbonnier, latest_checkpoint,
-                       follow_schedule, make_optimizer, train)
+from zsm.training.config import TrainConfig
+from zsm.training.loop import StepSampler, TrainingDiverged, charbonnier, train
+from zsm.training.optim import amp_dtype, follow_schedule, make_optimizer
+from zsm.training.runs import latest_checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -172,7 +174,7 @@ def test_a_killed_run_resumes_with_the_same_losses_as_an_uninterrupted_one(tmp_p
     interrupted = config(tmp_path / "b", iterations=RESUMED_STEPS)
     script = tmp_path / "run.py"
     script.write_text(SYNTHETIC + textwrap.dedent(f'''
-        from zsm.training.loop import TrainConfig, train
+        from zsm.training import TrainConfig, train
         train(TrainConfig(**{interrupted.__dict__!r}), Synthetic(), progress=False)
     '''))
     proc = subprocess.Popen([sys.executable, str(script)], cwd=REPO)
@@ -262,7 +264,7 @@ def test_two_gloo_processes_hold_identical_weights_and_the_loss_falls(tmp_path):
         import json, os
         import torch.distributed as dist
         from zsm.weights import state_dict_digest
-        from zsm.training.loop import TrainConfig, train
+        from zsm.training import TrainConfig, train
         model, curves = train(TrainConfig(**{cfg.__dict__!r}), Synthetic(), progress=False)
         rank = dist.get_rank()
         out = {{"digest": state_dict_digest(model.state_dict()), "loss": curves["loss"], "world": dist.get_world_size()}}

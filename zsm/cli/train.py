@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 from ..net import PRESETS, ZSMConfig
-from ..training.loop import TrainConfig as TrainDefaults
+from ..training.config import TrainConfig as TrainDefaults
 from .errors import UserError
 from .options import time_factor_of
 

@@ -1,7 +1,9 @@
 """Training the network: samples with motion, the loop, and the run's folder.
 
     samples  windows cut from footage or Vimeo-90K septuplets, cropped and augmented, a pure function of their number
-    loop     Charbonnier loss, Adam with cosine restarts, mixed precision, DDP, resumable
+    config   TrainConfig: everything a run depends on, the paper's recipe by default
+    optim    Adam, the cosine schedule with warm restarts and its warm-up, the mixed-precision dtype
+    loop     the loop: Charbonnier loss, mixed precision, DDP, resumable checkpoints
     runs     a run's folder: its checkpoints, the latest of them, random states, curves
     motion   the flow between a window's inputs; synthetic windows with known motion; mixtures of sources
     guidance a training-only loss that pulls the interpolation's offsets towards the flow
@@ -10,7 +12,8 @@
 
 Book: chapter 6.
 """
-from .loop import TrainConfig, TrainingDiverged, charbonnier, train
+from .config import TrainConfig
+from .loop import TrainingDiverged, charbonnier, train
 from .runs import latest_checkpoint
 from .samples import FootageWindows, VimeoWindows, WindowSamples
 from .recipe import training_samples

@@ -1,6 +1,9 @@
-"""Training: Charbonnier loss, Adam with cosine restarts, mixed precision, safe resumable checkpoints, DDP.
+"""Training: the loop, with Charbonnier loss, mixed precision, safe resumable checkpoints and DDP.
 
 Book: chapter 6.
+
+The run's settings are a :class:`zsm.training.config.TrainConfig`; the optimiser (Adam), its cosine schedule with
+warm restarts and the mixed-precision dtype come from :mod:`zsm.training.optim`.
 
 One process trains on the CPU or one GPU; ``torchrun --nproc_per_node=N -m zsm train ...`` trains on N GPUs
 (or N CPU processes with gloo) with DistributedDataParallel: rank r of W takes sample numbers
@@ -14,132 +17,31 @@ function of their number; see :mod:`zsm.training.samples`).
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Optional
 
 import torch
 import torch.distributed as dist
 from torch import Tensor
 from torch.utils.data import DataLoader, Sampler
 
-from ..net.config import ZSMConfig
 from ..net.model import ZoomingSlowMo
 from ..outputs import check_writable, remove_stale_partials
 from ..weights.checkpoint import load_checkpoint, load_training_checkpoint, save_checkpoint, save_training_checkpoint
 from ..weights.files import state_dict_digest
+from .config import TrainConfig
 from .guidance import OffsetGuide, guidance_weight
 from .initialise import deepen, kaiming_alignment
+from .optim import amp_dtype, follow_schedule, make_optimizer, parameter_groups, warmup_factor
 from .runs import (DEFINING, checkpoint_dir, clear_run, definition_changes, latest_checkpoint, rng_state, run_files,
                    set_rng_state, write_curves, write_definition)
 
-__all__ = ["TrainConfig", "charbonnier", "make_optimizer", "parameter_groups", "warmup_factor", "amp_dtype", "train", "latest_checkpoint", "TrainingDiverged"]
+__all__ = ["charbonnier", "train", "TrainingDiverged", "StepSampler"]
 
-
-
-@dataclass
-class TrainConfig:
-    """Everything a training run depends on; saved in each checkpoint. Defaults are the paper's recipe.
-
-    Args:
-        run_dir: folder for checkpoints, curves and the final model (a Google Drive folder works on Colab).
-        preset: "paper", "tiny" or "tiny_skip" (see :class:`ZSMConfig`); ``model`` overrides it.
-        model: ZSMConfig fields as a dict, or None to use the preset.
-        batch_size: samples per step per process. Paper: 16 on 4 GPUs (the paper text says 24).
-        lr_size: LR crop side; HR crops are 4x. Paper: 32.
-        iterations: optimiser steps. Paper: 600,000.
-        learning_rate, betas: Adam. Paper: 4e-4, (0.9, 0.99).
-        restart_every, eta_min: cosine annealing restarted every this many steps, down to eta_min.
-            Paper: 150,000 and 1e-7.
-        amp: "auto" (bf16 on GPUs that compute it natively, else fp16 with a gradient scaler; off on CPU),
-            "bf16", "fp16", or "off". See :func:`amp_dtype`.
-        workers: DataLoader worker processes.
-        log_every, val_every, checkpoint_every: in steps; 0 switches validation or checkpoints off.
-        keep_checkpoints: how many recent checkpoints to keep.
-        seed: model initialisation and every sample.
-        max_bad_steps: consecutive non-finite losses tolerated (each skipped) before training stops.
-        warmup_steps: the learning rate rises linearly from 1/warmup_steps of the schedule's to all of it over
-            the first steps (EDVR, TDAN). Paper: 0.
-        offset_lr_scale: the learning rate of the offset and mask predictors of every deformable convolution
-            (``DeformConv.offset_mask``) is this times the others'. Paper: 1.
-        guide_weight, guide_steps: offset guidance (:mod:`zsm.training.guidance`), a loss on the feature
-            interpolation's offsets towards half the flow between the inputs, weighted ``guide_weight`` at the
-            start and falling to 0 at ``guide_steps`` after the alignment steps; needs samples with flows.
-            Paper: 0 (off).
-        align_steps: the first ``align_steps`` optimiser steps train the feature extraction and interpolation alone,
-            on the guide loss alone (the forward pass stops after the interpolation), so that the offsets learn the
-            motion before the reconstruction loss starts; needs samples with flows. Paper: 0 (none).
-        kaiming_init: the feature extraction and interpolation start from Kaiming-normal weights for their
-            LeakyReLUs instead of PyTorch's default (:func:`zsm.training.initialise.kaiming_alignment`); the same
-            network, another starting point. Paper: False.
-        channels_last: keep the weights (and so the activations) in channels-last memory order, which mkldnn's
-            convolutions compute faster on a CPU (see ``benchmarks/train.py --memory-formats``); the same function.
-        init_weights: a model file (:func:`zsm.weights.checkpoint.load_checkpoint`: ours, digest-checked, or the
-            authors') whose weights the run starts from instead of a random draw (fine-tuning); its network must be
-            the run's (same config), or the same with fewer residual blocks, which then start as the identity
-            (:func:`zsm.training.initialise.deepen`). Used when the run starts, not when it resumes (the checkpoint
-            holds the weights then). The run's definition records the weights' SHA-256. Paper: None (a random start).
-    """
-
-    run_dir: str = "runs/zsm"
-    preset: str = "paper"
-    model: Optional[Dict[str, int]] = None
-    batch_size: int = 16
-    lr_size: int = 32
-    iterations: int = 600_000
-    learning_rate: float = 4e-4
-    betas: Sequence[float] = (0.9, 0.99)
-    restart_every: int = 150_000
-    eta_min: float = 1e-7
-    amp: str = "auto"
-    workers: int = 2
-    log_every: int = 10
-    val_every: int = 5_000
-    checkpoint_every: int = 1_000
-    keep_checkpoints: int = 3
-    seed: int = 0
-    max_bad_steps: int = 10
-    warmup_steps: int = 0
-    offset_lr_scale: float = 1.0
-    guide_weight: float = 0.0
-    guide_steps: int = 0
-    align_steps: int = 0
-    kaiming_init: bool = False
-    channels_last: bool = False
-    init_weights: Optional[str] = None
-
-    @property
-    def needs_flows(self) -> bool:
-        """Whether the samples must carry flows: offset guidance or alignment steps use them."""
-        return self.guide_weight > 0 or self.align_steps > 0
-
-    def model_config(self) -> ZSMConfig:
-        if self.model is not None:
-            return ZSMConfig.from_dict(dict(self.model))
-        return ZSMConfig.preset(self.preset)
-
-    def __post_init__(self):
-        self.betas = tuple(float(b) for b in self.betas)
-        if self.amp not in ("auto", "bf16", "fp16", "off"):
-            raise ValueError(f"amp must be auto, bf16, fp16 or off, got {self.amp!r}")
-        for name in ("batch_size", "lr_size", "iterations", "restart_every", "keep_checkpoints", "max_bad_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not self.offset_lr_scale > 0:
-            raise ValueError(f"offset_lr_scale must be > 0, got {self.offset_lr_scale}")
-        if not self.guide_weight >= 0:
-            raise ValueError(f"guide_weight must be >= 0, got {self.guide_weight}")
-        if self.guide_weight > 0 and self.guide_steps < 1:
-            raise ValueError(f"guide_weight {self.guide_weight} needs guide_steps >= 1 (the steps it decays over)")
-        for name in ("workers", "log_every", "val_every", "checkpoint_every", "warmup_steps", "guide_steps",
-                     "align_steps"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        self.model_config()  # fail early on a bad preset or model dict
 
 
 class TrainingDiverged(RuntimeError):
@@ -181,80 +83,6 @@ def _distributed() -> tuple:
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if torch.cuda.is_available() else "gloo")
     return dist.get_rank(), world, int(os.environ.get("LOCAL_RANK", "0"))
-
-
-def parameter_groups(model, cfg: TrainConfig) -> list:
-    """The model's parameters for :func:`make_optimizer`: one group, or with ``cfg.offset_lr_scale != 1`` two, the
-    offset and mask predictors of the deformable convolutions (their own learning rate) and the rest."""
-    if cfg.offset_lr_scale == 1:
-        return [{"params": list(model.parameters())}]
-    offsets = [p for name, p in model.named_parameters() if ".offset_mask." in name]
-    rest = [p for name, p in model.named_parameters() if ".offset_mask." not in name]
-    return [{"params": rest}, {"params": offsets, "lr": cfg.learning_rate * cfg.offset_lr_scale}]
-
-
-def warmup_factor(step: int, cfg: TrainConfig) -> float:
-    """What the learning rate of optimiser step ``step + 1`` is multiplied by during the warm-up (1 after it)."""
-    return min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
-
-
-def make_optimizer(parameters, cfg: TrainConfig):
-    """The optimiser and learning-rate schedule of a run: Adam and cosine annealing with warm restarts.
-
-    The schedule is stepped once per optimiser step: the learning rate falls from ``cfg.learning_rate`` to
-    ``cfg.eta_min`` along half a cosine over ``cfg.restart_every`` steps, then jumps back up.
-
-    Args:
-        parameters: the model's parameters (an iterable of tensors, as for any torch optimiser).
-        cfg (TrainConfig): learning_rate, betas, restart_every and eta_min are used.
-
-    Returns:
-        (torch.optim.Adam, torch.optim.lr_scheduler.CosineAnnealingWarmRestarts)
-    """
-    optimizer = torch.optim.Adam(parameters, lr=cfg.learning_rate, betas=tuple(cfg.betas))
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(optimizer, T_0=cfg.restart_every,
-                                                                     eta_min=cfg.eta_min)
-    return optimizer, scheduler
-
-
-def follow_schedule(optimizer, scheduler, cfg: TrainConfig) -> None:
-    """Make a resumed scheduler follow ``cfg.restart_every`` and ``cfg.eta_min`` from the step it reached.
-
-    A scheduler's saved state carries the period and floor it started with; a run resumed with another
-    ``--restart-every`` (``--allow-changes``) should anneal along the new one from where it is, e.g. to end a
-    3,000-step plan at step 1,400: the rate at step s becomes eta_min + (base - eta_min)(1 + cos(pi (s mod R) / R)) / 2
-    with R the new period, set on the optimiser at once. Unchanged settings leave the state exactly as loaded.
-    """
-    if scheduler.T_0 == cfg.restart_every and scheduler.eta_min == cfg.eta_min:
-        return
-    scheduler.T_0 = scheduler.T_i = cfg.restart_every
-    scheduler.eta_min = cfg.eta_min
-    scheduler.T_cur = scheduler.last_epoch % cfg.restart_every
-    for group, base in zip(optimizer.param_groups, scheduler.base_lrs):
-        group["lr"] = cfg.eta_min + (base - cfg.eta_min) * (1 + math.cos(math.pi * scheduler.T_cur / scheduler.T_i)) / 2
-    scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]
-
-
-def amp_dtype(amp: str, device) -> Optional[torch.dtype]:
-    """The autocast dtype that ``amp`` ("auto", "bf16", "fp16", "off") gives on ``device``; None: float32.
-
-    "auto" is bfloat16 on a GPU that computes it natively (NVIDIA compute capability 8.0 and later: A100, L4,
-    H100, RTX 30xx on; or ROCm), else float16, which the trainer pairs with a gradient scaler. (Older GPUs such
-    as the T4 only emulate bfloat16, slowly, although ``torch.cuda.is_bf16_supported()`` says True there.)
-    Mixed precision is for CUDA only: on any other device the answer is None, with a warning when bf16 or
-    fp16 was asked for explicitly.
-    """
-    if amp not in ("auto", "bf16", "fp16", "off"):
-        raise ValueError(f"amp must be auto, bf16, fp16 or off, got {amp!r}")
-    device = torch.device(device)
-    if device.type != "cuda" or amp == "off":
-        if amp in ("bf16", "fp16") and device.type != "cuda":
-            warnings.warn(f"amp={amp!r} needs a CUDA device; training in float32 on {device}")
-        return None
-    if amp == "auto":
-        native_bf16 = bool(torch.version.hip) or torch.cuda.get_device_capability(device)[0] >= 8
-        return torch.bfloat16 if native_bf16 else torch.float16
-    return {"bf16": torch.bfloat16, "fp16": torch.float16}[amp]
 
 
 def train(cfg: TrainConfig, dataset, validate=None, device: Optional[str] = None, resume: bool = False,
