@@ -9,7 +9,7 @@ from ..devices import pick_device
 from ..net import ZoomingSlowMo
 from ..outputs import check_writable
 from .errors import UserError
-from .options import moments_model, time_factor_of
+from .options import check_hr_frames, moments_model, time_factor_of
 
 
 def add_parser(sub, common) -> None:
@@ -48,11 +48,7 @@ def run(args) -> int:
 
     time_factor = time_factor_of(args.time_factor)
     frames = args.frames if args.frames is not None else 7 * time_factor + 1  # 8 inputs: 15 HR frames for 2x
-    if time_factor == 2 and (frames < 3 or frames % 2 == 0):
-        raise UserError(f"--frames must be odd and at least 3 (2T-1 HR frames), got {frames}")
-    if time_factor != 2 and (frames < time_factor + 1 or (frames - 1) % time_factor):
-        raise UserError(f"--frames must be (T-1)*{time_factor}+1 HR frames for --time-factor {time_factor} "
-                        f"({time_factor + 1}, {2 * time_factor + 1}, {3 * time_factor + 1}, ...), got {frames}")
+    check_hr_frames("--frames", frames, time_factor)
     out = Path(args.out) if args.out else None
     if out is not None:
         if out.exists() and not args.overwrite:

@@ -43,6 +43,17 @@ def time_factor_of(text: str) -> int:
     return factor
 
 
+def check_hr_frames(flag: str, frames: int, time_factor: int) -> None:
+    """A UserError naming ``flag`` unless ``frames`` HR frames hold inputs every ``time_factor``-th frame, at
+    least two: (T-1)N+1 frames, odd for the paper's factor 2."""
+    n = time_factor
+    if n == 2 and (frames < 3 or frames % 2 == 0):
+        raise UserError(f"{flag} must be odd and at least 3 (2T-1 HR frames), got {frames}")
+    if n != 2 and (frames < n + 1 or (frames - 1) % n):
+        raise UserError(f"{flag} must be (T-1)*{n}+1 HR frames for --time-factor {n} ({n + 1}, {2 * n + 1}, "
+                        f"{3 * n + 1}, ...), got {frames}")
+
+
 def moments_model(weights: Optional[str], preset: Optional[str], time_factor: int) -> ZoomingSlowMo:
     """The model for ``--time-factor N``: :func:`trained_model` for 2; else the network of --weights (or the shipped
     any-time model, :data:`zsm.SHIPPED_ANYTIME`), which must be time-modulated."""

@@ -7,7 +7,7 @@ from pathlib import Path
 from ..net import PRESETS, ZSMConfig
 from ..training.config import TrainConfig as TrainDefaults
 from .errors import UserError
-from .options import time_factor_of
+from .options import check_hr_frames, time_factor_of
 
 
 def add_parser(sub, common) -> None:
@@ -101,11 +101,7 @@ def run(args) -> int:
     if args.max_frames is not None and args.max_frames < window:
         raise UserError(f"--max-frames must be at least {window} (one training window of {window} frames), "
                         f"got {args.max_frames}")
-    if time_factor == 2 and (args.val_frames < 3 or args.val_frames % 2 == 0):
-        raise UserError(f"--val-frames must be odd and at least 3, got {args.val_frames}")
-    if time_factor != 2 and (args.val_frames < time_factor + 1 or (args.val_frames - 1) % time_factor):
-        raise UserError(f"--val-frames must be (T-1)*{time_factor}+1 for --time-factor {time_factor} "
-                        f"({time_factor + 1}, {2 * time_factor + 1}, ...), got {args.val_frames}")
+    check_hr_frames("--val-frames", args.val_frames, time_factor)
     if args.moments is not None and not 1 <= args.moments <= time_factor - 1:
         raise UserError(f"--moments must be from 1 to {time_factor - 1} (the frames between two inputs "
                         f"{time_factor} apart), got {args.moments}")
