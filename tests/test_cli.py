@@ -52,7 +52,8 @@ import json  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from zsm.data.video import read_frames, read_video, write_frames, write_video  # noqa: E402
+from zsm.data.frames import read_frames, write_frames  # noqa: E402
+from zsm.data.video import read_video, write_video  # noqa: E402
 
 
 def moving_clip(n=8, h=16, w=12, seed=0):

@@ -188,7 +188,7 @@ def test_cuda_graphs_replay_the_eager_pass_with_new_data_for_each_shape(no_tf32)
 def test_upscale_on_cuda_in_half_bf16_and_graphs_matches_float32_to_two_grey_levels(tmp_path):
     from test_cli import moving_clip
     from zsm.cli import main
-    from zsm.data.video import read_frames, write_frames
+    from zsm.data.frames import read_frames, write_frames
 
     torch.manual_seed(0)
     weights = tmp_path / "tiny.pt"
@@ -244,7 +244,7 @@ def test_the_any_time_model_and_the_blended_2x_model_under_bf16_autocast_stay_cl
 def test_upscale_and_train_with_a_time_factor_on_cuda(tmp_path):
     from test_cli import moving_clip, small_train_argv
     from zsm.cli import main
-    from zsm.data.video import read_frames, write_frames
+    from zsm.data.frames import read_frames, write_frames
 
     write_frames(tmp_path / "clip", moving_clip(n=5, h=24, w=32))
     outputs = {}

@@ -13,7 +13,8 @@ from zsm.data import stills as photos
 from zsm.data import (fetch_footage, fetch_stills, load_clip, load_stills, load_vid4, load_vimeo_septuplet, make_pair,
                       vid4_clips, vimeo_septuplets)
 from zsm.data.resize import make_lr
-from zsm.data.video import write_frames, write_video
+from zsm.data.frames import write_frames
+from zsm.data.video import write_video
 
 
 def sha(blob):

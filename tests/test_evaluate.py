@@ -8,7 +8,8 @@ import pytest
 
 from zsm.data import make_pair
 from zsm.data.resize import make_lr
-from zsm.data.video import write_frames, write_video
+from zsm.data.frames import write_frames
+from zsm.data.video import write_video
 from zsm.eval import BicubicAverage, FlowThenBicubic, evaluate, evaluate_clip, format_table, summarise
 from zsm.eval.evaluate import held_out_validator, save_table, score_frames
 from zsm.eval.metrics import psnr_y, ssim_y

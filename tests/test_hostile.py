@@ -21,7 +21,8 @@ import torch
 
 import zsm
 from zsm.cli import main
-from zsm.data.video import write_frames, write_video
+from zsm.data.frames import write_frames
+from zsm.data.video import write_video
 
 H, W = 16, 12  # LR frames: tiny, so every case runs in a fraction of a second
 

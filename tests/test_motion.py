@@ -10,7 +10,7 @@ import torch
 
 import zsm
 from zsm.data.footage import frame_range, load_clip
-from zsm.data.video import write_frames
+from zsm.data.frames import write_frames
 from zsm.training.guidance import OffsetGuide, guidance_weight
 from zsm.training import TrainConfig, train
 from zsm.training.optim import parameter_groups, warmup_factor

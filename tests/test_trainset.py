@@ -69,7 +69,7 @@ def test_bad_training_data_is_refused_clearly():
 
 def test_vimeo_septuplets_are_read_from_their_layout(tmp_path):
     from zsm.training.samples import VimeoWindows
-    from zsm.data.video import write_frames
+    from zsm.data.frames import write_frames
 
     names = ["00001/0001", "00001/0002", "00002/0001"]
     for i, name in enumerate(names):

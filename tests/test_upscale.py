@@ -198,7 +198,7 @@ def test_bad_moments_are_refused_before_any_frame_is_read(times, error, fragment
 
 
 def test_upscale_video_time_factor_n_writes_n_times_the_frames_and_frame_rate(tmp_path):
-    from zsm.data.video import read_frames, write_frames
+    from zsm.data.frames import read_frames, write_frames
     from zsm.upscale import upscale_video
 
     frames = clip(5, h=8, w=12)
@@ -221,7 +221,7 @@ def test_upscale_video_time_factor_n_writes_n_times_the_frames_and_frame_rate(tm
 
 @pytest.mark.parametrize("factor", [1, 0, -2, 2.5, "3", True])
 def test_upscale_video_refuses_a_time_factor_that_is_not_a_whole_number_of_at_least_2(tmp_path, factor):
-    from zsm.data.video import write_frames
+    from zsm.data.frames import write_frames
     from zsm.upscale import upscale_video
 
     write_frames(tmp_path / "in", np.stack(clip(2)))

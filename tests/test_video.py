@@ -1,10 +1,11 @@
-"""Facts about zsm.data.video: PNG folders round-trip exactly, MP4 round-trips closely, nothing is overwritten by accident."""
+"""Facts about zsm.data.video and zsm.data.frames: PNG folders round-trip exactly, MP4 round-trips closely, nothing
+is overwritten by accident."""
 import cv2
 import numpy as np
 import pytest
 
-from zsm.data.video import (iter_video, list_frames, probe_video, read_frames, read_image, read_video, write_frames,
-                       write_video)
+from zsm.data.frames import list_frames, read_frames, read_image, write_frames
+from zsm.data.video import iter_video, probe_video, read_video, write_video
 
 
 def smooth_clip(frames=12, h=48, w=64, seed=0):

@@ -268,7 +268,8 @@ def upscale_video(model, source, target, window: int = 4, tile: Optional[int] = 
 
     from tqdm.auto import tqdm
 
-    from .data.video import iter_video, list_frames, probe_video, write_frames, write_video
+    from .data.frames import list_frames, write_frames
+    from .data.video import iter_video, probe_video, write_video
 
     source, target = Path(source), Path(target)
     times = factor_times(time_factor)  # a bad factor fails before any file is looked at

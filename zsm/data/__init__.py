@@ -1,6 +1,8 @@
 """Frames in and out, and the clips to learn and score on; nothing here knows the network.
 
-    video     read and write videos and frame folders (OpenCV), safely
+    video     read and write video files (OpenCV), safely; and read any source, file or frame folder, in chunks
+    frames    read and write folders of frames (images in natural order; lossless PNGs out)
+    opencv    OpenCV imported once, its C-level output kept back, frames checked before writing
     resize    MATLAB-style bicubic resizing, the paper's way to make LR frames
     footage   three real clips fetched from a pinned PyPI wheel, and reading (part of) any clip
     stills    photographs (public domain, CC0) from a pinned PyPI wheel, for synthetic motion

