@@ -66,6 +66,12 @@ def label(path: str) -> str:
     return path.parent.name if path.stem == "model" else path.stem
 
 
+def relative(path: str) -> str:
+    """``path`` from the repository's root when it lies inside it (no machine's own paths in the results)."""
+    path = Path(path).resolve()
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", required=True, help="the table as JSON")
@@ -105,7 +111,7 @@ def main() -> int:
     Path(args.out).write_text(json.dumps({"factor": factor, "inputs": args.inputs, "size": [w, h],
                                           "direction": DIRECTION.tolist(), "speeds_lr_px": list(SPEEDS),
                                           "stills": {k: UNSEEN[k][0] if k in UNSEEN else TRAINING[k] for k in names},
-                                          "two_x": args.two_x, "rows": rows},
+                                          "two_x": relative(args.two_x), "rows": rows},
                                          indent=1) + "\n")
     return 0
 

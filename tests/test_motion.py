@@ -2,6 +2,7 @@
 footage windows are the frames k apart, offset guidance pulls towards half the flow without changing the network,
 and the offset/flow agreement measure says 1 for offsets along the motion and -1 against it."""
 import dataclasses
+import json
 import math
 
 import numpy as np
@@ -171,6 +172,37 @@ def test_photographs_are_a_synthetic_source_of_their_own_and_leave_the_recipe_wi
     assert only["kind"] == "synthetic" and only["stills"] == 1
     with pytest.raises(ValueError, match=r"stills_share must be a fraction in \[0, 1 - synthetic\] = \[0, 0.5\]"):
         training_samples([folder], synthetic=0.5, lr_size=8, stills=photos, stills_share=0.75)
+
+
+def test_several_synthetic_speeds_make_a_source_each_that_share_the_synthetic_samples(video):
+    folder, _ = video
+    photos = [texture(256, 256, 9)]
+    one = training_samples([folder], synthetic=0.5, lr_size=8, max_speed=2).describe()["source"]
+    assert one["weights"] == [0.5, 0.5] and one["sources"][1]["max_speed"] == 2  # as before speeds could be several
+    both = training_samples([folder], synthetic=0.25, lr_size=8, max_speed=(2, 6), stills=photos, stills_share=0.25)
+    source = both.describe()["source"]
+    assert source["weights"] == [0.5, 0.125, 0.125, 0.125, 0.125]
+    assert [(s["kind"], s["max_speed"], s["stills"]) for s in source["sources"][1:]] == [
+        ("synthetic", 2, 3), ("synthetic", 6, 3), ("synthetic", 2, 1), ("synthetic", 6, 1)]
+    assert len({s["seed"] for s in source["sources"][1:]}) == 4  # four sources, four streams of motion
+    lr, hr = both[0]
+    assert lr.shape == (4, 3, 8, 8) and hr.shape == (7, 3, 32, 32)
+    for bad in [(), (2, 0), (float("nan"),), -1]:
+        with pytest.raises(ValueError, match="max_speed must be a positive number"):
+            training_samples([folder], synthetic=0.5, lr_size=8, max_speed=bad)
+
+
+def test_the_train_command_takes_several_synthetic_speeds_and_refuses_bad_ones(tmp_path, capsys):
+    from test_cli import one_line_error, small_train_argv
+    from zsm.cli import main
+
+    argv = small_train_argv(tmp_path, 9, 7, iterations=1) + ["--synthetic", "0.5", "--lr-size", "4"]  # 40x40 stills
+    assert main(argv + ["--synthetic-speed", "2", "6"]) == 0
+    sources = json.loads((tmp_path / "run" / "run.json").read_text())["data"]["source"]["sources"]
+    assert [s.get("max_speed") for s in sources] == [None, 2, 6]
+    for given in (["0"], ["2", "nan"], ["-1", "3"]):
+        assert main(argv + ["--synthetic-speed", *given, "--start-over"]) == 2
+        one_line_error(capsys, f"--synthetic-speed must be positive numbers of pixels, got {' '.join(given)}")
 
 
 def test_a_pan_moves_by_its_step_exactly_and_refuses_a_still_too_small_for_its_path():

@@ -59,8 +59,10 @@ def add_parser(sub, common) -> None:
     tr.add_argument("--stills-share", type=float, default=0.25, metavar="FRACTION",
                     help="with --stills: this fraction of the samples is motion over them, taken from the real "
                          "windows' share (default: 0.25)")
-    tr.add_argument("--synthetic-speed", type=float, default=4.0, metavar="PIXELS",
-                    help="the synthetic motion's top speed, LR pixels between two inputs (default: 4)")
+    tr.add_argument("--synthetic-speed", type=float, nargs="+", default=[4.0], metavar="PIXELS",
+                    help="the synthetic motion's top speed, LR pixels between two inputs (default: 4); several make "
+                         "a source each, sharing the synthetic samples equally (e.g. 2 6: slow motion kept, fast "
+                         "motion added)")
     tr.add_argument("--warmup", type=int, default=defaults.warmup_steps, metavar="STEPS",
                     help="learning-rate warm-up steps (default: 0)")
     tr.add_argument("--offset-lr-scale", type=float, default=defaults.offset_lr_scale, metavar="X",
@@ -144,13 +146,15 @@ def run(args) -> int:
     if (time_factor != 2 or args.moments is not None) and not timed_model.time_modulation:
         raise UserError(f"--time-factor {time_factor} trains moments other than half-way, which needs a "
                         "time-modulated network: add --model time_modulation=true")
-    if not args.synthetic_speed > 0:
-        raise UserError(f"--synthetic-speed must be a positive number of pixels, got {args.synthetic_speed}")
+    if not all(speed > 0 for speed in args.synthetic_speed):  # NaN fails too
+        given = " ".join(f"{speed:g}" for speed in args.synthetic_speed)
+        raise UserError(f"--synthetic-speed must be positive numbers of pixels, got {given}")
     if not 0 <= args.synthetic <= 1:
         raise UserError(f"--synthetic must be a fraction from 0 to 1, got {args.synthetic}")
     if min(args.strides) < 1 or len(set(args.strides)) != len(args.strides):
         given = " ".join(map(str, args.strides))
         raise UserError(f"--strides must be distinct whole numbers of at least 1, got {given}")
+    speeds = args.synthetic_speed[0] if len(args.synthetic_speed) == 1 else tuple(args.synthetic_speed)
     stills = None
     if args.stills:
         from ..data.stills import load_stills
@@ -164,7 +168,7 @@ def run(args) -> int:
             raise UserError(f"--stills: {err}") from None
     dataset = training_samples(args.videos, args.vimeo, max_frames=args.max_frames, strides=args.strides,
                                synthetic=args.synthetic, flows=cfg.needs_flows, lr_size=cfg.lr_size, seed=cfg.seed,
-                               max_speed=args.synthetic_speed, stills=stills, stills_share=args.stills_share,
+                               max_speed=speeds, stills=stills, stills_share=args.stills_share,
                                time_factor=time_factor, moments=args.moments)
     validate = held_out_validator(args.val_clip, args.val_frames, time_factor) if args.val_clip else None
     train(cfg, dataset, validate=validate, device=args.device, resume=args.resume, progress=not args.no_progress,

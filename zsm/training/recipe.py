@@ -5,7 +5,7 @@ Book: chapter 6. ``python -m zsm train`` calls :func:`training_samples` with its
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 from .motion import Mixture, SyntheticMotion, stills_from
 from .samples import FootageWindows, VimeoWindows, WindowSamples
@@ -15,7 +15,7 @@ __all__ = ["training_samples"]
 
 def training_samples(videos: Optional[Sequence] = None, vimeo=None, *, max_frames: Optional[int] = None,
                      strides: Sequence[int] = (1,), synthetic: float = 0.0, flows: bool = False, lr_size: int = 32,
-                     seed: int = 0, max_speed: float = 4.0, stills: Optional[Sequence] = None,
+                     seed: int = 0, max_speed: Union[float, Sequence[float]] = 4.0, stills: Optional[Sequence] = None,
                      stills_share: float = 0.25, time_factor: int = 2, moments: Optional[int] = None,
                      inputs: int = 4) -> WindowSamples:
     """The samples of a run: random aligned crops of real windows, mixed with synthetic motion if asked.
@@ -29,7 +29,9 @@ def training_samples(videos: Optional[Sequence] = None, vimeo=None, *, max_frame
         flows (bool): samples carry the flow between their inputs (for offset guidance). Default: False.
         lr_size (int): the LR crop side. Default: 32.
         seed (int): every random choice. Default: 0.
-        max_speed (float): the synthetic motion's top speed, LR pixels between two inputs. Default: 4.
+        max_speed (float or sequence of floats): the synthetic motion's top speed, LR pixels between two inputs;
+            several speeds make a synthetic source each (of the footage's frames, and of ``stills``), sharing
+            ``synthetic`` (and ``stills_share``) equally: e.g. (2, 6) keeps slow motion while adding fast. Default: 4.
         stills: more stills for synthetic motion, (H, W, 3) uint8 each (e.g. :func:`zsm.data.load_stills` of the
             photographs of :func:`zsm.data.fetch_stills`): a source of their own, at the same speeds. Default: none.
         stills_share (float): the fraction of samples from ``stills`` (taken from the real windows' share).
@@ -50,6 +52,9 @@ def training_samples(videos: Optional[Sequence] = None, vimeo=None, *, max_frame
     if not 0 <= share <= 1 - synthetic:
         raise ValueError(f"stills_share must be a fraction in [0, 1 - synthetic] = [0, {1 - synthetic:g}], "
                          f"got {stills_share}")
+    speeds = (max_speed,) if isinstance(max_speed, (int, float)) else tuple(max_speed)
+    if not speeds or not all(isinstance(v, (int, float)) and v > 0 for v in speeds):
+        raise ValueError(f"max_speed must be a positive number of LR pixels, or a sequence of them, got {max_speed!r}")
     if isinstance(inputs, bool) or not isinstance(inputs, int) or inputs < 2:
         raise ValueError(f"inputs must be a whole number >= 2, got {inputs!r}")
     frames = (inputs - 1) * time_factor + 1 if isinstance(time_factor, int) else 0  # checked by check_window
@@ -71,12 +76,14 @@ def training_samples(videos: Optional[Sequence] = None, vimeo=None, *, max_frame
             footage_stills = [real.window(i)[1][3] for i in range(0, len(real), 50)]
         else:
             footage_stills = stills_from(real.hr, every=10)
-        sources.append(SyntheticMotion(footage_stills, lr_size=lr_size, scale=real.scale, max_speed=max_speed,
-                                       seed=seed, frames=real.frames, factor=time_factor))
-        weights.append(synthetic)
+        for j, speed in enumerate(speeds):  # one speed keeps the seeds of a run before speeds could be several
+            sources.append(SyntheticMotion(footage_stills, lr_size=lr_size, scale=real.scale, max_speed=speed,
+                                           seed=seed + 2 * j, frames=real.frames, factor=time_factor))
+            weights.append(synthetic / len(speeds))
     if share > 0:
-        sources.append(SyntheticMotion(stills, lr_size=lr_size, scale=real.scale, max_speed=max_speed, seed=seed + 1,
-                                       frames=real.frames, factor=time_factor))
-        weights.append(share)
+        for j, speed in enumerate(speeds):
+            sources.append(SyntheticMotion(stills, lr_size=lr_size, scale=real.scale, max_speed=speed,
+                                           seed=seed + 2 * j + 1, frames=real.frames, factor=time_factor))
+            weights.append(share / len(speeds))
     source = sources[0] if len(sources) == 1 else Mixture(sources, weights, seed=seed)
     return WindowSamples(source, lr_size=lr_size, seed=seed, flows=flows, moments=moments)
