@@ -13,6 +13,7 @@ from .options import check_hr_frames, moments_model, time_factor_of
 
 
 def add_parser(sub, common) -> None:
+    """Add ``evaluate`` and its options to ``sub`` (the subparsers); ``common``: the options every command takes."""
     ev = sub.add_parser("evaluate", parents=[common], help="the network and the baselines with the paper's protocol")
     ev.add_argument("--vid4", help="a Vid4 folder (GT/<clip>/*.png and BIx4/<clip>/*.png)")
     ev.add_argument("--vimeo", help="a Vimeo-90K septuplet folder (test split)")
@@ -41,6 +42,7 @@ def add_parser(sub, common) -> None:
 
 
 def run(args) -> int:
+    """Carry out ``python -m zsm evaluate``: 0 when done; a UserError (one line) for a bad request."""
     from ..eval import BicubicAverage, FlowThenBicubic, evaluate, format_table, summarise
     from ..eval.evaluate import save_table
     from ..eval.sets import evaluation_clips

@@ -7,6 +7,7 @@ from .errors import UserError
 
 
 def add_parsers(sub, common) -> None:
+    """Add ``data`` and ``download`` to ``sub`` (the subparsers); ``common``: the options every command takes."""
     data = sub.add_parser("data", parents=[common], help="fetch the real footage into data/ (idempotent)")
     data.add_argument("--dest", default="data", help="folder for the clips (default: data)")
     data.add_argument("--clips", nargs="*", help="clip names (default: all: bikes, carphone_pristine, bigbuckbunny)")
@@ -23,6 +24,7 @@ def add_parsers(sub, common) -> None:
 
 
 def run_data(args) -> int:
+    """Carry out ``python -m zsm data``: fetch the footage (idempotent)."""
     from ..data.footage import fetch_footage
 
     fetch_footage(args.dest, clips=args.clips or None)
@@ -30,6 +32,7 @@ def run_data(args) -> int:
 
 
 def run_download(args) -> int:
+    """Carry out ``python -m zsm download``: the authors' checkpoint, verified, or one error line."""
     from ..weights import download
 
     if not args.timeout > 0:

@@ -14,6 +14,7 @@ from .options import parse_size
 
 
 def add_parser(sub, common) -> None:
+    """Add ``info`` and its options to ``sub`` (the subparsers); ``common``: the options every command takes."""
     info = sub.add_parser("info", parents=[common], help="describe the network and backend, and time one forward pass")
     info.add_argument("--preset", choices=PRESETS, default="paper", help="network size (default: paper)")
     info.add_argument("--weights", help="a checkpoint (ours or the authors'); overrides --preset")
@@ -26,6 +27,7 @@ def add_parser(sub, common) -> None:
 
 
 def run(args) -> int:
+    """Carry out ``python -m zsm info``: 0 when done; a UserError (one line) for a bad request."""
     if args.frames < 2:
         raise UserError(f"--frames must be at least 2, got {args.frames}")
     ops.set_default_backend(args.backend)

@@ -11,6 +11,7 @@ from .options import check_hr_frames, time_factor_of
 
 
 def add_parser(sub, common) -> None:
+    """Add ``train`` and its options to ``sub`` (the subparsers); ``common``: the options every command takes."""
     tr = sub.add_parser("train", parents=[common],
                         help="train on footage (--videos) or Vimeo-90K (--vimeo); torchrun for several GPUs")
     tr.add_argument("--videos", nargs="*", help="training videos (files or frame folders), each whole or a range of "
@@ -90,6 +91,7 @@ def add_parser(sub, common) -> None:
 
 
 def run(args) -> int:
+    """Carry out ``python -m zsm train``: 0 when done; a UserError (one line) for a bad request."""
     from ..data.footage import frame_range
     from ..eval.evaluate import held_out_validator
     from ..training import TrainConfig, train, training_samples

@@ -12,6 +12,7 @@ from .options import moments_model, time_factor_of
 
 
 def add_parser(sub, common) -> None:
+    """Add ``upscale`` and its options to ``sub`` (the subparsers); ``common``: the options every command takes."""
     up = sub.add_parser("upscale", parents=[common], help="IN (video or frame folder) -> OUT (.mp4 at twice the frame "
                         "rate, or N times with --time-factor N; or a PNG folder)")
     up.add_argument("input", help="a video file or a folder of frames")
@@ -36,6 +37,7 @@ def add_parser(sub, common) -> None:
 
 
 def run(args) -> int:
+    """Carry out ``python -m zsm upscale``: 0 when done; a UserError (one line) for a bad request."""
     from ..graphs import accelerated
     from ..upscale import upscale_video
 
