@@ -18,10 +18,8 @@ how it carries over); ``--two-x`` scores another 2x model in the shipped one's p
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -31,33 +29,36 @@ sys.path.insert(0, str(ROOT))
 
 import zsm  # noqa: E402
 from zsm.data.datasets import make_pair  # noqa: E402
-from zsm.data.footage import pinned_wheel  # noqa: E402
-from zsm.data.opencv import cv2  # noqa: E402
-from zsm.data.stills import STILLS_VERSION, STILLS_WHEEL, STILLS_WHEEL_SHA256, _pip_download_command  # noqa: E402
+from zsm.data.footage import fetch_pinned  # noqa: E402
+from zsm.data.stills import fetch_stills, load_stills, stills_wheel  # noqa: E402
 from zsm.eval import BicubicAverage, FlowThenBicubic, HalfWayThenBlend, evaluate, summarise  # noqa: E402
 from zsm.training.motion import pan  # noqa: E402
 from zsm.upscale import factor_times  # noqa: E402
 
 # Photographs of the stills' wheel that zsm.data.STILLS does not use (so no run trained or chose on them).
+# name -> (member of the wheel, its sha256, what it is), as zsm.data.STILLS pins its own.
 UNSEEN = {
     "motorcycle": ("skimage/data/motorcycle_left.png",
-                   "db18e9c4157617403c3537a6ba355dfeafe9a7eabb6b9b94cb33f6525dd49179"),
-    "ihc": ("skimage/data/ihc.png", "f8dd1aa387ddd1f49d8ad13b50921b237df8e9b262606d258770687b0ef93cef"),
+                   "db18e9c4157617403c3537a6ba355dfeafe9a7eabb6b9b94cb33f6525dd49179", "741x500 colour; a motorcycle"),
+    "ihc": ("skimage/data/ihc.png", "f8dd1aa387ddd1f49d8ad13b50921b237df8e9b262606d258770687b0ef93cef",
+            "512x512 colour; immunohistochemistry"),
 }
 # Photographs of zsm.data.STILLS (synthetic motion in training), fetched into data/stills by zsm.data.fetch_stills.
-TRAINING = {"rocket": "rocket.jpg", "astronaut": "astronaut.png"}
+TRAINING = ("rocket", "astronaut")
 SPEEDS = (0.5, 1, 2, 3, 4, 6, 8)  # LR pixels between two inputs
 DIRECTION = np.array([0.8, 0.6])  # (x, y), a unit vector: a diagonal pan
 
 
-def unseen_still(name: str, cache: Path) -> np.ndarray:
-    member, sha256 = UNSEEN[name]
-    wheel = pinned_wheel(cache, STILLS_WHEEL, STILLS_WHEEL_SHA256, _pip_download_command,
-                         f"scikit-image=={STILLS_VERSION}", say=print)
-    data = zipfile.ZipFile(wheel).read(member)
-    if hashlib.sha256(data).hexdigest() != sha256:
-        raise ValueError(f"{member} in {wheel} is not the file this experiment was written for")
-    return cv2.cvtColor(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+def photographs(still_set: str, cache: Path) -> dict:
+    """name -> (H, W, 3) uint8: the unseen photographs (extracted into data/held-out/unseen-stills, checked by sha256)
+    or two of the training ones (data/stills)."""
+    if still_set == "unseen":
+        paths = fetch_pinned(ROOT / "data" / "held-out" / "unseen-stills", None, UNSEEN,
+                             lambda name: Path(UNSEEN[name][0]).name, lambda say: stills_wheel(cache, say),
+                             item="still", kind="unseen stills")
+    else:
+        paths = fetch_stills(ROOT / "data" / "stills", names=list(TRAINING), cache=cache)
+    return {name: load_stills([path])[0] for name, path in paths.items()}
 
 
 def label(path: str) -> str:
@@ -87,12 +88,8 @@ def main() -> int:
     w, h = (int(v) for v in args.size.split("x"))
     frames = (args.inputs - 1) * factor + 1
     clips = {}
-    names = UNSEEN if args.still_set == "unseen" else TRAINING
-    for name in names:
-        if args.still_set == "unseen":
-            still = unseen_still(name, Path(args.cache))
-        else:
-            still = zsm.data.load_stills([ROOT / "data" / "stills" / TRAINING[name]])[0]
+    stills = photographs(args.still_set, Path(args.cache))
+    for name, still in stills.items():
         for speed in SPEEDS:
             step = DIRECTION * speed * 4 / factor  # HR pixels per HR frame: `speed` LR pixels per input interval
             clips[f"{name}@{speed:g}"] = make_pair(pan(still, frames, step, (w, h)), factor=factor)
@@ -108,10 +105,10 @@ def main() -> int:
     for row in rows:
         print(f"{row['clip']:<16} {row['method']:<28} {row['psnr_y_input']:>8.2f} "
               + " ".join(f"{row['per_time'][t]['psnr_y']:>8.2f}" for t in labels))
+    members = {k: (UNSEEN if k in UNSEEN else zsm.data.STILLS)[k][0] for k in stills}
     Path(args.out).write_text(json.dumps({"factor": factor, "inputs": args.inputs, "size": [w, h],
                                           "direction": DIRECTION.tolist(), "speeds_lr_px": list(SPEEDS),
-                                          "stills": {k: UNSEEN[k][0] if k in UNSEEN else TRAINING[k] for k in names},
-                                          "two_x": relative(args.two_x), "rows": rows},
+                                          "stills": members, "two_x": relative(args.two_x), "rows": rows},
                                          indent=1) + "\n")
     return 0
 

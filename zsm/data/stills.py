@@ -20,7 +20,8 @@ import numpy as np
 from .footage import data_dir, fetch_pinned, pinned_wheel
 from .frames import list_frames, read_image
 
-__all__ = ["STILLS", "STILLS_VERSION", "STILLS_WHEEL", "STILLS_WHEEL_SHA256", "fetch_stills", "load_stills"]
+__all__ = ["STILLS", "STILLS_VERSION", "STILLS_WHEEL", "STILLS_WHEEL_SHA256", "fetch_stills", "stills_wheel",
+           "load_stills"]
 
 PathLike = Union[str, os.PathLike]
 
@@ -78,9 +79,20 @@ def fetch_stills(dest: Optional[PathLike] = None, names: Optional[Sequence[str]]
     """
     dest = Path(dest) if dest is not None else data_dir() / "stills"
     cache = Path(cache) if cache is not None else dest.parent / "_cache"
-    return fetch_pinned(dest, names, STILLS, lambda name: Path(STILLS[name][0]).name, lambda say: pinned_wheel(
-        cache, STILLS_WHEEL, STILLS_WHEEL_SHA256, _pip_download_command, f"scikit-image=={STILLS_VERSION}", say),
-        item="still", kind="stills", quiet=quiet)
+    return fetch_pinned(dest, names, STILLS, lambda name: Path(STILLS[name][0]).name,
+                        lambda say: stills_wheel(cache, say), item="still", kind="stills", quiet=quiet)
+
+
+def stills_wheel(cache: PathLike, say=print) -> Path:
+    """The pinned scikit-image wheel that :func:`fetch_stills` reads, in ``cache``: downloaded once, checked by its
+    sha256 (:func:`zsm.data.footage.pinned_wheel`). For reading other members of it with
+    :func:`zsm.data.footage.fetch_pinned` and pins of one's own.
+
+    Raises:
+        RuntimeError: pip failed, or the sha256 did not match.
+    """
+    return pinned_wheel(Path(cache), STILLS_WHEEL, STILLS_WHEEL_SHA256, _pip_download_command,
+                        f"scikit-image=={STILLS_VERSION}", say)
 
 
 def load_stills(sources: Sequence[PathLike], min_side: int = 0) -> List[np.ndarray]:
