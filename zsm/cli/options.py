@@ -5,6 +5,7 @@ import argparse
 import dataclasses
 from typing import Optional
 
+from ..data.datasets import check_window
 from ..net import ZoomingSlowMo, ZSMConfig
 from ..weights import SHIPPED_ANYTIME, load_checkpoint, load_default_model
 from .errors import UserError
@@ -46,12 +47,14 @@ def time_factor_of(text: str) -> int:
 def check_hr_frames(flag: str, frames: int, time_factor: int) -> None:
     """A UserError naming ``flag`` unless ``frames`` HR frames hold inputs every ``time_factor``-th frame, at
     least two: (T-1)N+1 frames, odd for the paper's factor 2."""
-    n = time_factor
-    if n == 2 and (frames < 3 or frames % 2 == 0):
-        raise UserError(f"{flag} must be odd and at least 3 (2T-1 HR frames), got {frames}")
-    if n != 2 and (frames < n + 1 or (frames - 1) % n):
+    try:
+        check_window(frames, time_factor)  # the library's rule, said here in the flag's words
+    except ValueError:
+        n = time_factor
+        if n == 2:
+            raise UserError(f"{flag} must be odd and at least 3 (2T-1 HR frames), got {frames}") from None
         raise UserError(f"{flag} must be (T-1)*{n}+1 HR frames for --time-factor {n} ({n + 1}, {2 * n + 1}, "
-                        f"{3 * n + 1}, ...), got {frames}")
+                        f"{3 * n + 1}, ...), got {frames}") from None
 
 
 def moments_model(weights: Optional[str], preset: Optional[str], time_factor: int) -> ZoomingSlowMo:
