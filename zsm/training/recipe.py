@@ -68,6 +68,15 @@ def training_samples(videos: Optional[Sequence] = None, vimeo=None, *, max_frame
         real = FootageWindows.from_files(videos, max_frames, strides=strides, flows=flows and synthetic + share < 1,
                                          frames=frames, factor=time_factor)
     sources, weights = [], []
+
+    def add_synthetic(pictures, fraction: float, stream: int) -> None:
+        """A SyntheticMotion over ``pictures`` for each speed, sharing ``fraction`` of the samples; seeds seed +
+        stream, + 2, + 4, ... (one speed keeps the seeds of a run before speeds could be several)."""
+        for j, speed in enumerate(speeds):
+            sources.append(SyntheticMotion(pictures, lr_size=lr_size, scale=real.scale, max_speed=speed,
+                                           seed=seed + stream + 2 * j, frames=real.frames, factor=time_factor))
+            weights.append(fraction / len(speeds))
+
     if synthetic + share < 1:
         sources.append(real)
         weights.append(1 - synthetic - share)
@@ -76,14 +85,8 @@ def training_samples(videos: Optional[Sequence] = None, vimeo=None, *, max_frame
             footage_stills = [real.window(i)[1][3] for i in range(0, len(real), 50)]
         else:
             footage_stills = stills_from(real.hr, every=10)
-        for j, speed in enumerate(speeds):  # one speed keeps the seeds of a run before speeds could be several
-            sources.append(SyntheticMotion(footage_stills, lr_size=lr_size, scale=real.scale, max_speed=speed,
-                                           seed=seed + 2 * j, frames=real.frames, factor=time_factor))
-            weights.append(synthetic / len(speeds))
+        add_synthetic(footage_stills, synthetic, stream=0)
     if share > 0:
-        for j, speed in enumerate(speeds):
-            sources.append(SyntheticMotion(stills, lr_size=lr_size, scale=real.scale, max_speed=speed,
-                                           seed=seed + 2 * j + 1, frames=real.frames, factor=time_factor))
-            weights.append(share / len(speeds))
+        add_synthetic(stills, share, stream=1)
     source = sources[0] if len(sources) == 1 else Mixture(sources, weights, seed=seed)
     return WindowSamples(source, lr_size=lr_size, seed=seed, flows=flows, moments=moments)

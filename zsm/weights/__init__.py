@@ -15,7 +15,7 @@ from .files import atomic_torch_save, safe_torch_load, state_dict_digest
 from .official import convert_official_state_dict, load_official_checkpoint, official_config
 
 __all__ = ["SHIPPED_MODEL", "SHIPPED_ANYTIME", "load_checkpoint", "load_default_model", "load_model", "cache_dir",
-           "save_checkpoint", "load_training_checkpoint", "save_training_checkpoint", "convert_official_state_dict", "load_official_checkpoint", "official_config",
-           "safe_torch_load", "atomic_torch_save", "state_dict_digest", "download_official_checkpoint",
-           "OFFICIAL_CHECKPOINT_URL", "OFFICIAL_CHECKPOINT_BLOB", "UnpublishedCheckpointWarning", "git_blob_sha1",
-           "is_official_checkpoint"]
+           "save_checkpoint", "load_training_checkpoint", "save_training_checkpoint", "convert_official_state_dict",
+           "load_official_checkpoint", "official_config", "safe_torch_load", "atomic_torch_save", "state_dict_digest",
+           "download_official_checkpoint", "OFFICIAL_CHECKPOINT_URL", "OFFICIAL_CHECKPOINT_BLOB",
+           "UnpublishedCheckpointWarning", "git_blob_sha1", "is_official_checkpoint"]
